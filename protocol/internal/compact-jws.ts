@@ -1,0 +1,107 @@
+/**
+ * The checks every signed token of legate shares (configs and identity tokens): a size cap
+ * before any decoding, compact form only, an alg allow-list, an exact `typ`, a pinned key
+ * chosen by `kid` whose type matches the alg, then the signature, then the claim times.
+ * @internal
+ */
+import { compactVerify, decodeProtectedHeader, errors, type CryptoKey } from 'jose'
+import { LegateError } from '../errors.ts'
+import type { SigningAlg } from '../keys.ts'
+
+const COMPACT_RE = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/
+const decoder = new TextDecoder('utf-8', { fatal: true })
+/** Header members that would let a token name its own key: only pinned keys count. */
+const EMBEDDED_KEY_MEMBERS = ['jwk', 'jku', 'x5u', 'x5c']
+
+export interface VerifyKey {
+  alg: SigningAlg
+  key: CryptoKey
+}
+
+export interface CompactCheck {
+  /** What is being verified, for messages ("config", "identity token"). */
+  what: string
+  maxBytes: number
+  algs: readonly SigningAlg[]
+  typ: string
+  /** Finds the pinned key for a kid, or says why there is none. */
+  keyFor: (kid: string) => VerifyKey | string
+}
+
+export interface VerifiedCompact {
+  header: { alg: SigningAlg; kid: string; typ: string }
+  payload: Record<string, unknown>
+}
+
+export async function verifyCompact(token: unknown, check: CompactCheck): Promise<VerifiedCompact> {
+  const { what } = check
+  if (typeof token !== 'string') throw new LegateError('malformed', `${what} is not a string`)
+  // Length in UTF-16 units bounds the UTF-8 size from below; a compact JWS is ASCII, so
+  // anything longer than the cap is refused without looking further.
+  if (token.length > check.maxBytes) throw new LegateError('too_large', `${what} is ${token.length} bytes, over the ${check.maxBytes}-byte limit`)
+  const text = token.trim()
+  if (text.startsWith('{')) throw new LegateError('malformed', `${what} is a JWS JSON serialization; only the compact form is accepted`)
+  if (!COMPACT_RE.test(text)) throw new LegateError('malformed', `${what} is not a compact JWS (three base64url parts separated by dots)`)
+
+  let header: Record<string, unknown>
+  try {
+    header = decodeProtectedHeader(text) as Record<string, unknown>
+  } catch {
+    throw new LegateError('malformed', `${what} has an unreadable protected header`)
+  }
+  const alg = header.alg
+  if (typeof alg !== 'string' || !(check.algs as readonly string[]).includes(alg)) {
+    throw new LegateError('bad_alg', `${what} alg ${JSON.stringify(alg)} is not allowed (allowed: ${check.algs.join(', ')})`)
+  }
+  const typ = typeof header.typ === 'string' ? header.typ.toLowerCase().replace(/^application\//, '') : undefined
+  if (typ !== check.typ) throw new LegateError('bad_typ', `${what} typ ${JSON.stringify(header.typ)} is not "${check.typ}"`)
+  for (const member of EMBEDDED_KEY_MEMBERS) {
+    if (member in header) throw new LegateError('untrusted_key', `${what} header carries "${member}"; only pinned keys are trusted`)
+  }
+  const kid = header.kid
+  if (typeof kid !== 'string' || kid === '') throw new LegateError('untrusted_key', `${what} header has no kid, so no pinned key can be chosen`)
+  const found = check.keyFor(kid)
+  if (typeof found === 'string') throw new LegateError('untrusted_key', found)
+  if (found.alg !== alg) throw new LegateError('bad_alg', `${what} says alg ${alg} but key "${kid}" is a ${found.alg} key`)
+
+  let payloadBytes: Uint8Array
+  try {
+    payloadBytes = (await compactVerify(text, found.key, { algorithms: [alg] })).payload
+  } catch (err) {
+    if (err instanceof errors.JWSSignatureVerificationFailed) throw new LegateError('bad_signature', `${what} signature does not verify with key "${kid}"`)
+    if (err instanceof errors.JOSENotSupported || err instanceof errors.JOSEAlgNotAllowed) throw new LegateError('bad_alg', `${what}: ${(err as Error).message}`)
+    throw new LegateError('malformed', `${what}: ${(err as Error).message}`)
+  }
+  let payload: unknown
+  try {
+    payload = JSON.parse(decoder.decode(payloadBytes))
+  } catch {
+    throw new LegateError('malformed', `${what} payload is not JSON`)
+  }
+  if (payload === null || typeof payload !== 'object' || Array.isArray(payload)) throw new LegateError('malformed', `${what} payload is not a JSON object`)
+  return { header: { alg: alg as SigningAlg, kid, typ: check.typ }, payload: payload as Record<string, unknown> }
+}
+
+/** JWT NumericDate claims, checked with a bounded clock tolerance. */
+export function checkTimes(payload: Record<string, unknown>, what: string, nowSeconds: number, toleranceSeconds: number, requireExp: boolean) {
+  for (const claim of ['iat', 'exp', 'nbf'] as const) {
+    const v = payload[claim]
+    if (v === undefined) {
+      if (claim === 'iat' || (claim === 'exp' && requireExp)) throw new LegateError('missing_claim', `${what} has no "${claim}" claim`)
+      continue
+    }
+    if (typeof v !== 'number' || !Number.isFinite(v)) throw new LegateError('bad_claim', `${what} "${claim}" must be a NumericDate (seconds since the epoch)`)
+  }
+  const { iat, exp, nbf } = payload as { iat: number; exp?: number; nbf?: number }
+  if (exp !== undefined && nowSeconds - toleranceSeconds >= exp) throw new LegateError('expired', `${what} expired at ${new Date(exp * 1000).toISOString()}`)
+  if (nbf !== undefined && nowSeconds + toleranceSeconds < nbf) throw new LegateError('not_yet_valid', `${what} is not valid before ${new Date(nbf * 1000).toISOString()}`)
+  if (nowSeconds + toleranceSeconds < iat) throw new LegateError('not_yet_valid', `${what} was issued in the future (${new Date(iat * 1000).toISOString()})`)
+  if (exp !== undefined && exp <= iat) throw new LegateError('bad_claim', `${what} "exp" is not after "iat"`)
+}
+
+export function requireString(payload: Record<string, unknown>, claim: string, what: string): string {
+  const v = payload[claim]
+  if (v === undefined) throw new LegateError('missing_claim', `${what} has no "${claim}" claim`)
+  if (typeof v !== 'string' || v === '') throw new LegateError('bad_claim', `${what} "${claim}" must be a non-empty string`)
+  return v
+}

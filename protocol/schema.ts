@@ -1,0 +1,440 @@
+/**
+ * The mesh config document (CONTRACT §1) as a strict zod schema. Unknown fields, wrong
+ * types and broken references are errors that carry their path. Durations parse to
+ * milliseconds and endpoints normalize to `{url, weight}`, so consumers get one shape.
+ * @module
+ */
+import { z } from 'zod'
+import { parseDuration } from './duration.ts'
+import { parseCidr } from './cidr.ts'
+
+export const NAME_RE = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/
+/** Gateway API hostname, optionally with one leading `*.` label. */
+const HOSTNAME_RE = /^(\*\.)?[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/
+/** RFC 9110 token: what a header name may be. */
+const HEADER_NAME_RE = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/
+/** Regexes in a config run on every request: a cap keeps pathological ones out. */
+export const MAX_REGEX_LENGTH = 1024
+
+const METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'CONNECT', 'OPTIONS', 'TRACE', 'PATCH'] as const
+
+const name = z.string().regex(NAME_RE, 'must be a lowercase DNS label: [a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?')
+
+const duration = z.string().transform((text, ctx) => {
+  const ms = parseDuration(text)
+  if (ms === undefined) {
+    ctx.addIssue({ code: 'custom', message: `"${text}" is not a duration (use forms like 500ms, 2s, 1m, 1h30m)` })
+    return z.NEVER
+  }
+  return ms
+})
+
+const positiveDuration = duration.refine((ms) => ms > 0, 'must be longer than 0s')
+
+const regex = z
+  .string()
+  .max(MAX_REGEX_LENGTH, `regular expression longer than ${MAX_REGEX_LENGTH} characters`)
+  .superRefine((source, ctx) => {
+    try {
+      new RegExp(source)
+    } catch (err) {
+      ctx.addIssue({ code: 'custom', message: `invalid regular expression: ${(err as Error).message}` })
+    }
+  })
+
+const headerName = z.string().regex(HEADER_NAME_RE, 'is not a valid HTTP header name')
+const headerValue = z.string().max(4096).refine((v) => !/[\r\n\0]/.test(v), 'must not contain CR, LF or NUL')
+
+const hostname = z
+  .string()
+  .max(253)
+  .transform((h) => h.toLowerCase())
+  .pipe(z.string().regex(HOSTNAME_RE, 'is not a valid hostname (a DNS name, optionally starting with "*.")'))
+
+const origin = z.string().transform((text, ctx) => {
+  let url: URL
+  try {
+    url = new URL(text)
+  } catch {
+    ctx.addIssue({ code: 'custom', message: `"${text}" is not an absolute URL` })
+    return z.NEVER
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    ctx.addIssue({ code: 'custom', message: `scheme "${url.protocol}" is not allowed; endpoints are http: or https: origins` })
+    return z.NEVER
+  }
+  if (url.username || url.password || (url.pathname !== '/' && url.pathname !== '') || url.search || url.hash) {
+    ctx.addIssue({ code: 'custom', message: `"${text}" must be an origin only (scheme, host, port), without credentials, path, query or fragment` })
+    return z.NEVER
+  }
+  return url.origin
+})
+
+const weight = z.number().int().min(0).max(1_000_000)
+
+// ---------------------------------------------------------------- services
+
+const endpoint = z.union([
+  origin.transform((url) => ({ url, weight: 1 })),
+  z.strictObject({ url: origin, weight: weight.default(1) }),
+])
+
+const publicJwk = z
+  .looseObject({ kty: z.enum(['OKP', 'EC']), kid: z.string().min(1).max(256), crv: z.string(), x: z.string() })
+  .superRefine((jwk, ctx) => {
+    if ('d' in jwk) ctx.addIssue({ code: 'custom', message: 'is a private key; the config carries public keys only' })
+  })
+
+const hashKey = z
+  .string()
+  .regex(/^(client-ip|header:[!#$%&'*+\-.^_`|~0-9A-Za-z]+|cookie:[!#$%&'*+\-.^_`|~0-9A-Za-z]+)$/, 'must be client-ip, header:<name> or cookie:<name>')
+
+export const serviceSchema = z.strictObject({
+  name,
+  endpoints: z.array(endpoint).min(1, 'a service needs at least one endpoint'),
+  loadBalancing: z.enum(['round-robin', 'least-request', 'random', 'ring-hash']).default('round-robin'),
+  /** What ring-hash hashes on (default: the client address). */
+  hashKey: hashKey.default('client-ip'),
+  healthCheck: z
+    .strictObject({
+      path: z.string().startsWith('/').default('/healthz'),
+      interval: positiveDuration.default(5_000),
+      timeout: positiveDuration.default(1_000),
+      unhealthyThreshold: z.number().int().min(1).max(100).default(3),
+      healthyThreshold: z.number().int().min(1).max(100).default(2),
+    })
+    .optional(),
+  outlierDetection: z
+    .strictObject({
+      consecutive5xx: z.number().int().min(1).max(1000).default(5),
+      interval: positiveDuration.default(10_000),
+      baseEjectionTime: positiveDuration.default(30_000),
+      maxEjectionPercent: z.number().int().min(0).max(100).default(50),
+    })
+    .optional(),
+  circuitBreaker: z
+    .strictObject({
+      maxConnections: z.number().int().min(1).default(1024),
+      maxPendingRequests: z.number().int().min(0).default(1024),
+      maxRequests: z.number().int().min(1).default(1024),
+      maxRetries: z.number().int().min(0).default(3),
+    })
+    .optional(),
+  identity: z.strictObject({ keys: z.array(publicJwk).min(1).max(16) }).optional(),
+})
+
+// ------------------------------------------------------------------ routes
+
+const stringMatch = z.strictObject({
+  type: z.enum(['Exact', 'RegularExpression']).default('Exact'),
+  name: headerName,
+  value: z.string().max(4096),
+})
+
+const pathMatch = z.strictObject({
+  type: z.enum(['Exact', 'PathPrefix', 'RegularExpression']).default('PathPrefix'),
+  value: z.string().max(4096).default('/'),
+})
+
+export const routeMatchSchema = z.strictObject({
+  path: pathMatch.default({ type: 'PathPrefix', value: '/' }),
+  method: z.enum(METHODS).optional(),
+  headers: z.array(stringMatch).max(16).default([]),
+  queryParams: z.array(stringMatch.extend({ name: z.string().min(1).max(256) })).max(16).default([]),
+})
+
+const headerModifier = z.strictObject({
+  set: z.array(z.strictObject({ name: headerName, value: headerValue })).max(16).default([]),
+  add: z.array(z.strictObject({ name: headerName, value: headerValue })).max(16).default([]),
+  remove: z.array(headerName).max(16).default([]),
+})
+
+const pathModifier = z.discriminatedUnion('type', [
+  z.strictObject({ type: z.literal('ReplaceFullPath'), replaceFullPath: z.string().startsWith('/') }),
+  z.strictObject({ type: z.literal('ReplacePrefixMatch'), replacePrefixMatch: z.string().startsWith('/') }),
+])
+
+const percent = z.number().min(0).max(100)
+
+const corsOrigin = z
+  .string()
+  .refine((o) => o === '*' || /^https?:\/\/(\*\.)?[A-Za-z0-9.-]+(:[0-9]{1,5})?$/.test(o), 'must be "*" or an origin such as https://app.example.com or https://*.example.com')
+
+const filter = z.discriminatedUnion('type', [
+  z.strictObject({ type: z.literal('RequestHeaderModifier'), requestHeaderModifier: headerModifier }),
+  z.strictObject({ type: z.literal('ResponseHeaderModifier'), responseHeaderModifier: headerModifier }),
+  z.strictObject({
+    type: z.literal('URLRewrite'),
+    urlRewrite: z.strictObject({ hostname: hostname.optional(), path: pathModifier.optional() }),
+  }),
+  z.strictObject({
+    type: z.literal('RequestRedirect'),
+    requestRedirect: z.strictObject({
+      scheme: z.enum(['http', 'https']).optional(),
+      hostname: hostname.optional(),
+      port: z.number().int().min(1).max(65535).optional(),
+      path: pathModifier.optional(),
+      statusCode: z.union([z.literal(301), z.literal(302), z.literal(303), z.literal(307), z.literal(308)]).default(302),
+    }),
+  }),
+  z.strictObject({
+    type: z.literal('RequestMirror'),
+    requestMirror: z.strictObject({ backendRef: z.strictObject({ name }), percent: percent.default(100) }),
+  }),
+  z.strictObject({
+    type: z.literal('CORS'),
+    cors: z.strictObject({
+      allowOrigins: z.array(corsOrigin).max(64).default([]),
+      allowMethods: z.array(z.union([z.enum(METHODS), z.literal('*')])).default([]),
+      allowHeaders: z.array(z.union([headerName, z.literal('*')])).max(64).default([]),
+      exposeHeaders: z.array(z.union([headerName, z.literal('*')])).max(64).default([]),
+      allowCredentials: z.boolean().default(false),
+      maxAge: z.number().int().min(0).default(5),
+    }),
+  }),
+  z.strictObject({
+    type: z.literal('Fault'),
+    fault: z
+      .strictObject({
+        delay: z.strictObject({ percent, fixedDelay: duration }).optional(),
+        abort: z.strictObject({ percent, status: z.number().int().min(200).max(599) }).optional(),
+      })
+      .refine((f) => f.delay || f.abort, 'a Fault filter needs delay, abort or both'),
+  }),
+])
+
+const rule = z.strictObject({
+  matches: z.array(routeMatchSchema).max(64).default([{ path: { type: 'PathPrefix', value: '/' }, headers: [], queryParams: [] }]),
+  filters: z.array(filter).max(16).default([]),
+  backendRefs: z.array(z.strictObject({ name, weight: weight.default(1) })).max(16).default([]),
+  timeouts: z.strictObject({ request: duration.optional(), backendRequest: duration.optional() }).optional(),
+  retry: z
+    .strictObject({
+      attempts: z.number().int().min(0).max(10).default(2),
+      codes: z.array(z.number().int().min(400).max(599)).default([502, 503, 504]),
+      backoff: duration.default(25),
+    })
+    .optional(),
+})
+
+export const routeSchema = z.strictObject({
+  name,
+  hostnames: z.array(hostname).max(16).optional(),
+  rules: z.array(rule).min(1, 'a route needs at least one rule').max(64),
+})
+
+// ---------------------------------------------------------------- policies
+
+const cidr = z.string().refine((c) => parseCidr(c) !== undefined, 'is not an IPv4 or IPv6 address or CIDR block')
+/** Istio path patterns: exact, `prefix*`, `*suffix`, or `*`. */
+const pathPattern = z.string().min(1).refine((p) => !p.slice(1, -1).includes('*'), 'a "*" may only stand at the start or the end')
+
+const authorizationRule = z.strictObject({
+  from: z
+    .array(
+      z.strictObject({
+        services: z.array(z.union([name, z.literal('*')])).optional(),
+        notServices: z.array(name).optional(),
+        ipBlocks: z.array(cidr).optional(),
+        notIpBlocks: z.array(cidr).optional(),
+      }),
+    )
+    .optional(),
+  to: z
+    .array(
+      z.strictObject({
+        methods: z.array(z.string().min(1)).optional(),
+        notMethods: z.array(z.string().min(1)).optional(),
+        paths: z.array(pathPattern).optional(),
+        notPaths: z.array(pathPattern).optional(),
+      }),
+    )
+    .optional(),
+  when: z
+    .array(z.strictObject({ header: headerName, values: z.array(z.string()).optional(), notValues: z.array(z.string()).optional() }))
+    .optional(),
+})
+
+const authorizationPolicy = z.strictObject({
+  name,
+  targets: z.array(name).optional(),
+  action: z.enum(['ALLOW', 'DENY']).default('ALLOW'),
+  rules: z.array(authorizationRule).default([]),
+})
+
+const rateLimitKey = z
+  .string()
+  .regex(/^(client-ip|source-service|global|header:[!#$%&'*+\-.^_`|~0-9A-Za-z]+)$/, 'must be client-ip, source-service, global or header:<name>')
+
+const rateLimitPolicy = z.strictObject({
+  name,
+  targets: z.array(name).optional(),
+  match: routeMatchSchema.optional(),
+  key: rateLimitKey.default('client-ip'),
+  limit: z.strictObject({
+    requests: z.number().int().min(1),
+    per: positiveDuration,
+    burst: z.number().int().min(1).optional(),
+  }),
+})
+
+// -------------------------------------------------------------------- mesh
+
+const meshShape = z.strictObject({
+  mesh: name,
+  services: z.array(serviceSchema).max(10_000).default([]),
+  routes: z.array(routeSchema).max(100_000).default([]),
+  policies: z
+    .strictObject({
+      authorization: z.array(authorizationPolicy).default([]),
+      rateLimits: z.array(rateLimitPolicy).default([]),
+    })
+    .default({ authorization: [], rateLimits: [] }),
+})
+
+type Ctx = z.RefinementCtx
+
+function checkUnique(ctx: Ctx, names: string[], pathOf: (i: number) => (string | number)[], what: string) {
+  const seen = new Map<string, number>()
+  names.forEach((n, i) => {
+    const first = seen.get(n)
+    if (first === undefined) seen.set(n, i)
+    else ctx.addIssue({ code: 'custom', path: pathOf(i), message: `duplicate ${what} "${n}" (first at index ${first})` })
+  })
+}
+
+/**
+ * Cross-references zod cannot see field by field: names that must exist or be unique.
+ * It also runs when other fields already failed (so one pass reports every mistake);
+ * a part too broken to read throws here and is skipped, its own issue already stands.
+ */
+function checkReferences(mesh: z.output<typeof meshShape>, ctx: Ctx) {
+  for (const check of [checkNames, checkRoutes, checkPolicies]) {
+    try {
+      check(mesh, ctx)
+    } catch {
+      // reported by the field's own schema
+    }
+  }
+}
+
+function checkNames(mesh: z.output<typeof meshShape>, ctx: Ctx) {
+  checkUnique(ctx, mesh.services.map((s) => s.name), (i) => ['services', i, 'name'], 'service name')
+  checkUnique(ctx, mesh.routes.map((r) => r.name), (i) => ['routes', i, 'name'], 'route name')
+  checkUnique(ctx, mesh.policies.authorization.map((p) => p.name), (i) => ['policies', 'authorization', i, 'name'], 'policy name')
+  checkUnique(ctx, mesh.policies.rateLimits.map((p) => p.name), (i) => ['policies', 'rateLimits', i, 'name'], 'policy name')
+
+  // A workload key may belong to one service only, or a token could speak for two.
+  const kidOwner = new Map<string, string>()
+  mesh.services.forEach((s, si) =>
+    s.identity?.keys.forEach((k, ki) => {
+      const owner = kidOwner.get(k.kid)
+      if (owner !== undefined) ctx.addIssue({ code: 'custom', path: ['services', si, 'identity', 'keys', ki, 'kid'], message: `kid "${k.kid}" is already a key of service "${owner}"` })
+      else kidOwner.set(k.kid, s.name)
+    }),
+  )
+  mesh.services.forEach((s, si) => {
+    if (s.endpoints.every((e) => e.weight === 0)) ctx.addIssue({ code: 'custom', path: ['services', si, 'endpoints'], message: 'every endpoint has weight 0' })
+  })
+
+}
+
+/** A check that a name refers to a service of the mesh. */
+function serviceReference(mesh: z.output<typeof meshShape>, ctx: Ctx) {
+  const services = new Set(mesh.services.map((s) => s.name))
+  return (n: string, path: (string | number)[]) => {
+    if (!services.has(n)) ctx.addIssue({ code: 'custom', path, message: `no service named "${n}"` })
+  }
+}
+
+function checkRoutes(mesh: z.output<typeof meshShape>, ctx: Ctx) {
+  const ref = serviceReference(mesh, ctx)
+  mesh.routes.forEach((route, ri) =>
+    route.rules.forEach((rule, ki) => {
+      const at = (...rest: (string | number)[]) => ['routes', ri, 'rules', ki, ...rest]
+      rule.backendRefs.forEach((b, bi) => ref(b.name, at('backendRefs', bi, 'name')))
+      if (rule.backendRefs.length > 0 && rule.backendRefs.every((b) => b.weight === 0)) {
+        ctx.addIssue({ code: 'custom', path: at('backendRefs'), message: 'every backendRef has weight 0' })
+      }
+      const types = rule.filters.map((f) => f.type)
+      rule.filters.forEach((f, fi) => {
+        if (f.type !== 'RequestMirror' && types.indexOf(f.type) !== fi) {
+          ctx.addIssue({ code: 'custom', path: at('filters', fi, 'type'), message: `filter ${f.type} may appear once per rule` })
+        }
+        if (f.type === 'RequestMirror') ref(f.requestMirror.backendRef.name, at('filters', fi, 'requestMirror', 'backendRef', 'name'))
+        const path = f.type === 'URLRewrite' ? f.urlRewrite.path : f.type === 'RequestRedirect' ? f.requestRedirect.path : undefined
+        if (path?.type === 'ReplacePrefixMatch' && !rule.matches.every((m) => m.path.type === 'PathPrefix')) {
+          ctx.addIssue({ code: 'custom', path: at('filters', fi), message: 'ReplacePrefixMatch needs every match of the rule to be a PathPrefix match' })
+        }
+      })
+      if (types.includes('URLRewrite') && types.includes('RequestRedirect')) {
+        ctx.addIssue({ code: 'custom', path: at('filters'), message: 'URLRewrite and RequestRedirect cannot be used together' })
+      }
+      if (rule.backendRefs.length === 0 && !types.includes('RequestRedirect')) {
+        ctx.addIssue({ code: 'custom', path: at('backendRefs'), message: 'a rule needs backendRefs or a RequestRedirect filter' })
+      }
+      rule.matches.forEach((m, mi) => checkMatch(m, at('matches', mi), ctx))
+      const t = rule.timeouts
+      if (t?.request && t.backendRequest && t.backendRequest > t.request) {
+        ctx.addIssue({ code: 'custom', path: at('timeouts', 'backendRequest'), message: 'backendRequest must not be longer than request' })
+      }
+    }),
+  )
+
+}
+
+function checkPolicies(mesh: z.output<typeof meshShape>, ctx: Ctx) {
+  const ref = serviceReference(mesh, ctx)
+  const policies = [
+    ...mesh.policies.authorization.map((p, i) => ({ p, path: ['policies', 'authorization', i] as (string | number)[] })),
+    ...mesh.policies.rateLimits.map((p, i) => ({ p, path: ['policies', 'rateLimits', i] as (string | number)[] })),
+  ]
+  for (const { p, path } of policies) p.targets?.forEach((t, ti) => ref(t, [...path, 'targets', ti]))
+  mesh.policies.authorization.forEach((p, pi) =>
+    p.rules.forEach((r, ri) =>
+      r.from?.forEach((f, fi) => {
+        const at = ['policies', 'authorization', pi, 'rules', ri, 'from', fi]
+        f.services?.forEach((s, si) => s !== '*' && ref(s, [...at, 'services', si]))
+        f.notServices?.forEach((s, si) => ref(s, [...at, 'notServices', si]))
+      }),
+    ),
+  )
+  mesh.policies.rateLimits.forEach((p, pi) => {
+    if (p.match) checkMatch(p.match, ['policies', 'rateLimits', pi, 'match'], ctx)
+  })
+}
+
+function checkMatch(m: z.output<typeof routeMatchSchema>, path: (string | number)[], ctx: Ctx) {
+  const value = m.path.value
+  if (m.path.type === 'RegularExpression') {
+    const r = regex.safeParse(value)
+    if (!r.success) ctx.addIssue({ code: 'custom', path: [...path, 'path', 'value'], message: r.error.issues[0]!.message })
+  } else if (!value.startsWith('/')) {
+    ctx.addIssue({ code: 'custom', path: [...path, 'path', 'value'], message: 'must start with "/"' })
+  } else if (/\/\/|\/\.\.?(\/|$)|[?#%]/.test(value) && !(m.path.type === 'Exact' && value === '/')) {
+    ctx.addIssue({ code: 'custom', path: [...path, 'path', 'value'], message: 'must be a normalized path without "//", "/./", "/../", "%", "?" or "#"' })
+  }
+  for (const [field, list] of [['headers', m.headers], ['queryParams', m.queryParams]] as const) {
+    list.forEach((h, hi) => {
+      if (h.type !== 'RegularExpression') return
+      const r = regex.safeParse(h.value)
+      if (!r.success) ctx.addIssue({ code: 'custom', path: [...path, field, hi, 'value'], message: r.error.issues[0]!.message })
+    })
+  }
+}
+
+export const meshConfigSchema = meshShape.superRefine(checkReferences, {
+  when: (payload) => typeof payload.value === 'object' && payload.value !== null,
+})
+
+/** The config document as an operator writes it (YAML or JSON). */
+export type MeshConfigInput = z.input<typeof meshConfigSchema>
+/** The normalized config: defaults filled in, durations in milliseconds, endpoints as `{url, weight}`. */
+export type MeshConfig = z.output<typeof meshConfigSchema>
+export type ServiceConfig = MeshConfig['services'][number]
+export type RouteConfig = MeshConfig['routes'][number]
+export type RouteRule = RouteConfig['rules'][number]
+export type RouteMatch = z.output<typeof routeMatchSchema>
+export type RouteFilter = RouteRule['filters'][number]
+export type AuthorizationPolicy = MeshConfig['policies']['authorization'][number]
+export type RateLimitPolicy = MeshConfig['policies']['rateLimits'][number]

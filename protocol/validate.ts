@@ -1,0 +1,57 @@
+/**
+ * Validates a config document against the schema and turns zod's issues into
+ * `{path, message}` pairs with paths written the way operators read them.
+ * @module
+ */
+import type { z } from 'zod'
+import { LegateError, type ConfigIssue } from './errors.ts'
+import { meshConfigSchema, type MeshConfig } from './schema.ts'
+
+/** `['routes', 2, 'rules', 0]` → `routes[2].rules[0]`. */
+export function formatPath(path: readonly PropertyKey[]): string {
+  let out = ''
+  for (const key of path) {
+    if (typeof key === 'number') out += `[${key}]`
+    else out += out === '' ? String(key) : `.${String(key)}`
+  }
+  return out === '' ? '(root)' : out
+}
+
+function describe(issue: z.core.$ZodIssue): string {
+  if (issue.code === 'unrecognized_keys') return `unknown field${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `"${k}"`).join(', ')}`
+  if (issue.code === 'invalid_union' && issue.errors.length > 0) {
+    // Report the alternative that got furthest, not zod's generic "invalid input".
+    const best = issue.errors.reduce((a, b) => (a.length <= b.length ? a : b))
+    if (best[0]) return describe(best[0])
+  }
+  return issue.message
+}
+
+function pathOf(issue: z.core.$ZodIssue): PropertyKey[] {
+  const path = [...issue.path]
+  if (issue.code === 'unrecognized_keys' && issue.keys.length === 1) path.push(issue.keys[0]!)
+  if (issue.code === 'invalid_union' && issue.errors.length > 0) {
+    const best = issue.errors.reduce((a, b) => (a.length <= b.length ? a : b))
+    if (best[0]) path.push(...pathOf(best[0]))
+  }
+  return path
+}
+
+export function configIssues(error: z.ZodError): ConfigIssue[] {
+  return error.issues.map((issue) => ({ path: formatPath(pathOf(issue)), message: describe(issue) }))
+}
+
+/** Every issue of a document, or an empty list when it is valid. */
+export function checkMeshConfig(input: unknown): ConfigIssue[] {
+  const result = meshConfigSchema.safeParse(input)
+  return result.success ? [] : configIssues(result.error)
+}
+
+/** Parses a config document; throws `invalid_config` listing every issue with its path. */
+export function parseMeshConfig(input: unknown): MeshConfig {
+  const result = meshConfigSchema.safeParse(input)
+  if (result.success) return result.data
+  const issues = configIssues(result.error)
+  const summary = issues.slice(0, 3).map((i) => `${i.path}: ${i.message}`).join('; ')
+  throw new LegateError('invalid_config', `${issues.length} issue${issues.length > 1 ? 's' : ''} in the config: ${summary}${issues.length > 3 ? '; …' : ''}`, { issues })
+}
