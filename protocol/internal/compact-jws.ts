@@ -8,7 +8,9 @@ import { compactVerify, decodeProtectedHeader, errors, type CryptoKey } from 'jo
 import { LegateError } from '../errors.ts'
 import type { SigningAlg } from '../keys.ts'
 
-const COMPACT_RE = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/
+// The signature part may be empty: an `alg: none` token then reaches the alg check and is
+// refused as bad_alg (and an emptied signature as bad_signature), not as a vague malformed.
+const COMPACT_RE = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/
 const decoder = new TextDecoder('utf-8', { fatal: true })
 /** Header members that would let a token name its own key: only pinned keys count. */
 const EMBEDDED_KEY_MEMBERS = ['jwk', 'jku', 'x5u', 'x5c']
