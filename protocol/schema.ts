@@ -271,6 +271,10 @@ const rateLimitPolicy = z.strictObject({
   targets: z.array(name).optional(),
   match: routeMatchSchema.optional(),
   key: rateLimitKey.default('client-ip'),
+  /** local: one bucket per ambassador; global: one bucket shared through a store (Redis, Durable Object). */
+  scope: z.enum(['local', 'global']).default('local'),
+  /** When the global store cannot answer in time: admit (open, the default) or refuse (closed). */
+  failureMode: z.enum(['open', 'closed']).default('open'),
   limit: z.strictObject({
     requests: z.number().int().min(1),
     per: positiveDuration,
