@@ -76,12 +76,15 @@ export function parseCidr(text: string): Cidr | undefined {
   const addr = parseIp(slash === -1 ? text : text.slice(0, slash))
   if (!addr) return undefined
   const bits = addr.family === 4 ? 32 : 128
+  // An IPv4-mapped block (::ffff:10.0.0.0/104) is written with an IPv6 prefix length but
+  // parsed as IPv4: drop the 96 mapped bits. A shorter prefix would reach past the mapped range.
+  const mapped = addr.family === 4 && text.includes(':')
   let prefix = bits
   if (slash !== -1) {
     const p = text.slice(slash + 1)
     if (!/^(0|[1-9][0-9]{0,2})$/.test(p)) return undefined
-    prefix = Number(p)
-    if (prefix > bits) return undefined
+    prefix = Number(p) - (mapped ? 96 : 0)
+    if (prefix < 0 || prefix > bits) return undefined
   }
   const all = (1n << BigInt(bits)) - 1n
   const mask = all ^ ((1n << BigInt(bits - prefix)) - 1n)

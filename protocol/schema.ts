@@ -338,7 +338,8 @@ function checkNames(mesh: z.output<typeof meshShape>, ctx: Ctx) {
     }),
   )
   mesh.services.forEach((s, si) => {
-    if (s.endpoints.every((e) => e.weight === 0)) ctx.addIssue({ code: 'custom', path: ['services', si, 'endpoints'], message: 'every endpoint has weight 0' })
+    // An empty list has its own issue (min 1); `[].every` would report it twice.
+    if (s.endpoints.length > 0 && s.endpoints.every((e) => e.weight === 0)) ctx.addIssue({ code: 'custom', path: ['services', si, 'endpoints'], message: 'every endpoint has weight 0' })
   })
 
 }

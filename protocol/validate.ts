@@ -17,11 +17,21 @@ export function formatPath(path: readonly PropertyKey[]): string {
   return out === '' ? '(root)' : out
 }
 
+/**
+ * The alternative of a union that got furthest: fewest issues, and among equals one that
+ * matched the value's type (so `{url: "javascript:…"}` reports the bad scheme at `.url`,
+ * not "expected string" from the string alternative).
+ */
+function bestAlternative(errors: z.core.$ZodIssue[][]): z.core.$ZodIssue[] {
+  const score = (e: z.core.$ZodIssue[]) => e.length + (e[0]?.code === 'invalid_type' && e[0].path.length === 0 ? 0.5 : 0)
+  return errors.reduce((a, b) => (score(a) <= score(b) ? a : b))
+}
+
 function describe(issue: z.core.$ZodIssue): string {
   if (issue.code === 'unrecognized_keys') return `unknown field${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `"${k}"`).join(', ')}`
   if (issue.code === 'invalid_union' && issue.errors.length > 0) {
     // Report the alternative that got furthest, not zod's generic "invalid input".
-    const best = issue.errors.reduce((a, b) => (a.length <= b.length ? a : b))
+    const best = bestAlternative(issue.errors)
     if (best[0]) return describe(best[0])
   }
   return issue.message
@@ -31,7 +41,7 @@ function pathOf(issue: z.core.$ZodIssue): PropertyKey[] {
   const path = [...issue.path]
   if (issue.code === 'unrecognized_keys' && issue.keys.length === 1) path.push(issue.keys[0]!)
   if (issue.code === 'invalid_union' && issue.errors.length > 0) {
-    const best = issue.errors.reduce((a, b) => (a.length <= b.length ? a : b))
+    const best = bestAlternative(issue.errors)
     if (best[0]) path.push(...pathOf(best[0]))
   }
   return path
