@@ -1,0 +1,254 @@
+/**
+ * Everything upstream of one service, for one config version: its endpoint set, balancer,
+ * passive outlier detection, active health checks, circuit breaker and retry budget, and
+ * `call()`, which runs one client request through them: admit, pick, try, classify, feed
+ * outlier detection, and retry on another endpoint within the attempts, the budget, the
+ * breaker and the overall deadline. The try itself (building the upstream request,
+ * streaming bodies) is the platform's forward, handed in per call, so this stays portable.
+ * State that must outlive a config version (endpoint state, the retry budget, the breaker
+ * while its limits are unchanged) is taken over from `previous`.
+ * @module
+ */
+import { LegateError } from '../../protocol/errors.ts'
+import type { ServiceConfig } from '../../protocol/schema.ts'
+import { createBalancer, type Balancer } from './balancer.ts'
+import { createCircuitBreaker, type BreakerLimit, type CircuitBreaker } from './circuit-breaker.ts'
+import { createEndpointSet, type Endpoint, type EndpointSet } from './endpoint-set.ts'
+import { compileHashKey, type HashKeyOf } from './hash-key.ts'
+import { createHealthChecker, type HealthChecker, type SetIntervalLike } from './health-check.ts'
+import { createOutlierDetector, type OutlierDetector } from './outlier-detection.ts'
+import { backoffDelay, classifyError, isEndpointFailure, isRetryable, type RetryPolicy, type TryOutcome } from './retry.ts'
+import { createRetryBudget, DEFAULT_RETRY_BUDGET, type RetryBudget, type RetryBudgetConfig } from './retry-budget.ts'
+
+/** What one try gets from `call()`; the platform's forward fills in the rest. */
+export interface TryRequest {
+  origin: string
+  /** ms until the response head must arrive; 0: none. */
+  headersTimeout: number
+  /** ms left of the overall `request` timeout; 0: none. */
+  requestTimeout: number
+  /** Asked with the status before anything reaches the client; false: discard, a retry follows. */
+  accept(status: number): boolean
+}
+
+export interface TryResult {
+  status: number
+  /** False when `accept` refused the response. */
+  delivered: boolean
+}
+
+/** One try; rejects when no response head arrived (a `LegateError` `upstream_timeout` / `upstream_unavailable`, or the fetch error). */
+export type TryFn<R extends TryResult> = (req: TryRequest) => Promise<R>
+
+export interface CallOptions {
+  retry?: RetryPolicy | undefined
+  timeouts?: { request?: number | undefined; backendRequest?: number | undefined } | undefined
+  /** Whether the request body can be sent again (none, or buffered): without it no retry. */
+  replayable: boolean
+  /** For ring-hash keys. */
+  headers?: Headers
+  clientIp?: string
+  /** The client's abort: stops waiting, backoff and retries. */
+  signal?: AbortSignal
+}
+
+/** Events for metrics and logs; every callback is optional. */
+export interface UpstreamEvents {
+  retry?(service: string): void
+  ejection?(service: string, endpoint: string, durationMs: number): void
+  breakerRejection?(service: string, limit: BreakerLimit): void
+  budgetExhausted?(service: string): void
+  healthChange?(service: string, endpoint: string, healthy: boolean): void
+}
+
+export interface ServiceUpstreamOptions {
+  previous?: ServiceUpstream | undefined
+  events?: UpstreamEvents
+  /** Timers (and optionally fetch) for active health checks; without timers no checks run. */
+  healthChecks?: { setInterval: SetIntervalLike; fetch?: typeof fetch }
+  retryBudget?: RetryBudgetConfig
+  now?: () => number
+  random?: () => number
+  /** Waits before a retry; injectable for tests. Resolves early when `signal` aborts. */
+  sleep?: (ms: number, signal?: AbortSignal) => Promise<void>
+}
+
+export interface ServiceUpstream {
+  readonly name: string
+  readonly config: ServiceConfig
+  readonly set: EndpointSet
+  /** Runs one client request through the service. Throws a `LegateError` for local replies. */
+  call<R extends TryResult>(tryFn: TryFn<R>, options: CallOptions): Promise<R>
+  /** Picks an endpoint without a try (mirrors, tests). */
+  pick(key?: string): Endpoint
+  /** Internals kept across config versions. */
+  readonly breaker: CircuitBreaker | undefined
+  readonly budget: RetryBudget
+  /** Stops the health checker; the endpoint state stays for whoever takes it over. */
+  stop(): void
+}
+
+const defaultSleep = (ms: number, signal?: AbortSignal) =>
+  new Promise<void>((resolve) => {
+    if (ms <= 0 || signal?.aborted) return resolve()
+    const done = () => {
+      clearTimeout(t)
+      signal?.removeEventListener('abort', done)
+      resolve()
+    }
+    const t = setTimeout(done, ms)
+    signal?.addEventListener('abort', done, { once: true })
+  })
+
+/** The error a failed try ends the request with: the forward's own LegateError, or one made from the outcome. */
+function asLocalReply(err: unknown, outcome: TryOutcome, endpoint: Endpoint): unknown {
+  if (err instanceof LegateError || outcome.kind === 'aborted') return err
+  if (outcome.kind === 'timeout') return new LegateError('upstream_timeout', `no response from ${endpoint.url} in time`, { status: 504, cause: err })
+  return new LegateError('upstream_unavailable', `cannot reach ${endpoint.url}`, { status: 502, cause: err })
+}
+
+const sameLimits = (a: ServiceConfig['circuitBreaker'], b: ServiceConfig['circuitBreaker']) => JSON.stringify(a) === JSON.stringify(b)
+
+export function createServiceUpstream(config: ServiceConfig, options: ServiceUpstreamOptions = {}): ServiceUpstream {
+  const now = options.now ?? Date.now
+  const random = options.random ?? Math.random
+  const sleep = options.sleep ?? defaultSleep
+  const events = options.events ?? {}
+  const name = config.name
+  const previous = options.previous
+  previous?.stop()
+
+  const set = createEndpointSet(config.endpoints, { previous: previous?.set, now })
+  const balancer: Balancer = createBalancer(config.loadBalancing, set.endpoints, { random })
+  const hashKeyOf: HashKeyOf | undefined = config.loadBalancing === 'ring-hash' ? compileHashKey(config.hashKey) : undefined
+  const outlier: OutlierDetector | undefined = config.outlierDetection
+    ? createOutlierDetector(config.outlierDetection, set.endpoints, { now, onEject: (e, ms) => events.ejection?.(name, e.url, ms) })
+    : undefined
+  const breaker =
+    previous && previous.breaker && sameLimits(previous.config.circuitBreaker, config.circuitBreaker)
+      ? previous.breaker
+      : config.circuitBreaker
+        ? createCircuitBreaker(config.circuitBreaker, { onReject: (limit) => events.breakerRejection?.(name, limit) })
+        : undefined
+  const budget = previous?.budget ?? createRetryBudget(options.retryBudget ?? DEFAULT_RETRY_BUDGET, { now, onExhausted: () => events.budgetExhausted?.(name) })
+  const checker: HealthChecker | undefined =
+    config.healthCheck && options.healthChecks
+      ? createHealthChecker(config.healthCheck, set.endpoints, {
+          setInterval: options.healthChecks.setInterval,
+          ...(options.healthChecks.fetch ? { fetch: options.healthChecks.fetch } : {}),
+          random,
+          onChange: (e, healthy) => events.healthChange?.(name, e.url, healthy),
+        })
+      : undefined
+
+  function pick(key?: string, exclude?: Endpoint): Endpoint {
+    const candidates = set.candidates(exclude)
+    if (candidates.length === 0) throw new LegateError('no_healthy_upstream', `service "${name}" has no endpoint`, { status: 503 })
+    return balancer.pick(candidates, key)
+  }
+
+  function record(e: Endpoint, outcome: TryOutcome) {
+    if (!outlier) return
+    if (isEndpointFailure(outcome)) outlier.failure(e)
+    else if (outcome.kind === 'response') outlier.success(e)
+  }
+
+  async function call<R extends TryResult>(tryFn: TryFn<R>, o: CallOptions): Promise<R> {
+    budget.request()
+    if (breaker && !breaker.admitRequest()) throw new LegateError('circuit_open', `service "${name}" is over its request limit`, { status: 503 })
+    const start = now()
+    const requestMs = o.timeouts?.request ?? 0
+    const tryMs = o.timeouts?.backendRequest ?? 0
+    const deadline = requestMs > 0 ? start + requestMs : Infinity
+    const policy = o.retry && o.replayable && o.retry.attempts > 0 ? o.retry : undefined
+    const key = hashKeyOf?.(o.headers ?? new Headers(), o.clientIp)
+    let exclude: Endpoint | undefined
+    let retries = 0
+    let holdsRetry = false
+
+    const timedOut = () => new LegateError('upstream_timeout', `service "${name}" did not answer within ${requestMs} ms`, { status: 504 })
+
+    /** Whether the failed try may be retried; takes the breaker's retry slot and the budget's token. */
+    function mayRetry(outcome: TryOutcome): boolean {
+      if (!policy || retries >= policy.attempts || !isRetryable(outcome, policy)) return false
+      if (o.signal?.aborted || now() >= deadline) return false
+      if (breaker && !holdsRetry) {
+        if (!breaker.admitRetry()) return false
+        holdsRetry = true
+      }
+      if (!budget.tryRetry()) return false
+      return true
+    }
+
+    try {
+      for (;;) {
+        const endpoint = pick(key, exclude)
+        if (breaker) {
+          const slot = breaker.acquireConnection(o.signal)
+          if (!(slot === true || (await slot))) {
+            if (o.signal?.aborted) throw o.signal.reason
+            throw new LegateError('circuit_open', `service "${name}" has no connection slot free`, { status: 503 })
+          }
+        }
+        const left = deadline - now()
+        if (left <= 0) {
+          breaker?.releaseConnection()
+          throw timedOut()
+        }
+        const headersTimeout = Math.min(tryMs > 0 ? tryMs : Infinity, left)
+        let retry = false
+        endpoint.active++
+        try {
+          const result = await tryFn({
+            origin: endpoint.url,
+            headersTimeout: Number.isFinite(headersTimeout) ? headersTimeout : 0,
+            requestTimeout: Number.isFinite(left) ? left : 0,
+            accept(status) {
+              const outcome: TryOutcome = { kind: 'response', status }
+              record(endpoint, outcome)
+              retry = mayRetry(outcome)
+              return !retry
+            },
+          })
+          if (result.delivered || !retry) return result
+        } catch (err) {
+          const overall = now() >= deadline
+          const outcome = classifyError(err, {
+            stopped: o.signal?.aborted === true || overall,
+            tryTimedOut: (err as { code?: unknown })?.code === 'upstream_timeout' || (err as Error)?.name === 'TimeoutError',
+          })
+          if (outcome.kind !== 'aborted') record(endpoint, outcome)
+          if (overall && !o.signal?.aborted) throw timedOut()
+          if (!mayRetry(outcome)) throw asLocalReply(err, outcome, endpoint)
+        } finally {
+          endpoint.active--
+          breaker?.releaseConnection()
+        }
+        // A retry: another endpoint where there is one, after a jittered backoff.
+        events.retry?.(name)
+        exclude = endpoint
+        const wait = Math.min(backoffDelay(retries, policy!.backoff, random), Math.max(0, deadline - now()))
+        retries++
+        await sleep(wait, o.signal)
+        if (o.signal?.aborted) throw o.signal.reason
+        if (now() >= deadline) throw timedOut()
+      }
+    } finally {
+      if (holdsRetry) breaker?.releaseRetry()
+      breaker?.releaseRequest()
+    }
+  }
+
+  return {
+    name,
+    config,
+    set,
+    call,
+    pick: (key) => pick(key),
+    breaker,
+    budget,
+    stop() {
+      checker?.stop()
+    },
+  }
+}
