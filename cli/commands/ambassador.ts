@@ -1,0 +1,82 @@
+/**
+ * `legate ambassador`: runs an ambassador on Node (CONTRACT §3, §5). Config comes from a
+ * control (`--control`, long-polled) or a watched signed file (`--config-file`).
+ * @module
+ */
+import type { Command } from 'commander'
+import { LOG_LEVELS, type LogLevel } from '../../worker/observe/access-log.ts'
+import { startNodeAmbassador } from '../../worker/entry/node.ts'
+import { maxConfigBytesOption, option, port, readJson, readTrust, UsageError } from '../options.ts'
+
+interface AmbassadorFlags {
+  control?: string
+  configFile?: string
+  mesh: string
+  trust: string
+  service?: string
+  app?: string
+  inbound: number
+  outbound: number
+  admin: number
+  state?: string
+  identityKey?: string
+  logLevel: string
+  maxConfigBytes?: number
+}
+
+const origin = (flag: string) => (value: string): string => {
+  let url: URL
+  try {
+    url = new URL(value)
+  } catch {
+    throw new UsageError(`${flag} must be an absolute http(s) URL, not "${value}"`)
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new UsageError(`${flag} must be an http(s) URL, not "${value}"`)
+  return flag === '--app' ? url.origin : value.replace(/\/+$/, '')
+}
+
+export function ambassador(program: Command) {
+  program
+    .command('ambassador')
+    .description('run an ambassador on Node: inbound, outbound (also an HTTP proxy) and admin listeners')
+    .addOption(option('--control <url>', 'control API base URL to subscribe to').argParser(origin('--control')))
+    .addOption(option('--config-file <jws>', 'a signed config file to serve and watch (instead of --control)'))
+    .addOption(option('--mesh <mesh>', 'the mesh this ambassador belongs to').makeOptionMandatory())
+    .addOption(option('--trust <jwks>', 'trusted config signing keys (JWKS file)').makeOptionMandatory())
+    .addOption(option('--service <name>', 'this node\'s service (inbound policies apply for it)'))
+    .addOption(option('--app <url>', 'the local app inbound requests go to, e.g. http://127.0.0.1:8080').argParser(origin('--app')))
+    .addOption(option('--inbound <port>', 'inbound listener port').argParser(port).default(15006))
+    .addOption(option('--outbound <port>', 'outbound listener port (also HTTP_PROXY)').argParser(port).default(15001))
+    .addOption(option('--admin <port>', 'admin listener port').argParser(port).default(15000))
+    .addOption(option('--state <dir>', 'keep the last-known-good config here; served at once on restart'))
+    .addOption(option('--identity-key <jwk>', 'this service\'s private workload key (JWK file)'))
+    .addOption(option('--log-level <level>', `one of ${LOG_LEVELS.join(', ')}`).default('info'))
+    .addOption(maxConfigBytesOption())
+    .action(async (opts: AmbassadorFlags) => {
+      if (!opts.control === !opts.configFile) throw new UsageError('give exactly one of --control or --config-file')
+      if (opts.app && !opts.service) throw new UsageError('--app needs --service (the service inbound requests are for)')
+      if (!LOG_LEVELS.includes(opts.logLevel as LogLevel)) throw new UsageError(`--log-level must be one of ${LOG_LEVELS.join(', ')}`)
+      const trust = await readTrust(opts.trust)
+      const identityKey = opts.identityKey ? await readJson(opts.identityKey, 'identity key') : undefined
+      const running = await startNodeAmbassador({
+        trust,
+        mesh: opts.mesh,
+        service: opts.service,
+        app: opts.app,
+        control: opts.control,
+        configFile: opts.configFile,
+        stateDir: opts.state,
+        identityKey,
+        logLevel: opts.logLevel as LogLevel,
+        maxConfigBytes: opts.maxConfigBytes,
+        inboundPort: opts.inbound,
+        outboundPort: opts.outbound,
+        adminPort: opts.admin,
+      })
+      const stop = () => {
+        void running.close().then(() => process.exit(0))
+      }
+      process.once('SIGINT', stop)
+      process.once('SIGTERM', stop)
+    })
+}

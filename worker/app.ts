@@ -1,0 +1,137 @@
+/**
+ * `createAmbassador`: the one factory. It wires the config holder, the filter chain, the
+ * metrics and the admin surface, and returns Hono apps for each listener: `inbound` (to the
+ * local app), `outbound` (by Host, or as an HTTP proxy with absolute-form targets), `admin`,
+ * and `gateway` (one fetch handler for the edge: routing, with admin under `/__legate/`).
+ * Web standards only: what differs by runtime comes in through `platform`.
+ * @module
+ *
+ * @example
+ * const amb = createAmbassador({ platform, trust, mesh: 'demo', control: 'http://127.0.0.1:8787' })
+ * await amb.start()
+ * serve({ fetch: amb.outbound.fetch, port: 15001 })
+ */
+import { Hono } from 'hono'
+import type { TrustSet } from '../protocol/keys.ts'
+import type { Platform } from './platform.ts'
+import { createConfigHolder, type ConfigHolder } from './config/holder.ts'
+import { createControlSource, type ConfigSource } from './config/control-source.ts'
+import { createLegateMetrics, type LegateMetrics } from './observe/legate-metrics.ts'
+import { createLogger, type LogLevel, type Logger } from './observe/access-log.ts'
+import { createAdmin } from './admin.ts'
+import { createChain, type ChainStages } from './filters/chain.ts'
+import { createSend, type Send } from './upstream/send.ts'
+
+export interface AmbassadorOptions {
+  platform: Platform
+  /** The pinned keys configs must be signed with. */
+  trust: TrustSet
+  mesh: string
+  /** This node's service (inbound policies apply for it). */
+  service?: string
+  /** The local app's origin, e.g. `http://127.0.0.1:8080`: where inbound requests go. */
+  app?: string
+  /** The control API base URL: subscribe with long-polls. */
+  control?: string
+  /** Any other source of signed configs (a watched file on Node). Used instead of `control`. */
+  source?: (holder: ConfigHolder, logger: Logger) => ConfigSource
+  /** This service's private workload JWK, for identity tokens on outbound requests. */
+  identityKey?: unknown
+  logLevel?: LogLevel
+  maxConfigBytes?: number
+  /** Policy, fault and CORS stages, compiled per config (see `filters/chain.ts`). */
+  stages?: ChainStages
+  /** Replaces the upstream step (retries, circuit breaking); default: one attempt, round-robin. */
+  send?: Send
+  /** Control long-poll tuning (tests). */
+  controlWaitSeconds?: number
+  controlMinBackoff?: number
+  controlMaxBackoff?: number
+}
+
+export interface Ambassador {
+  readonly holder: ConfigHolder
+  readonly metrics: LegateMetrics
+  readonly logger: Logger
+  readonly inbound: Hono
+  readonly outbound: Hono
+  readonly admin: Hono
+  readonly gateway: Hono
+  /** Serves the persisted last-known-good at once (if any), then starts the config source. */
+  start(): Promise<void>
+  stop(): void
+}
+
+/** Admin paths on the gateway live under this prefix, out of the way of routed traffic. */
+export const GATEWAY_ADMIN_PREFIX = '/__legate'
+
+export function createAmbassador(options: AmbassadorOptions): Ambassador {
+  const { platform, trust, mesh } = options
+  const logger = createLogger(options.logLevel ?? 'info', (line) => platform.log(line), () => platform.now())
+  const metrics = createLegateMetrics()
+  const holder = createConfigHolder({ trust, mesh, maxBytes: options.maxConfigBytes, platform, metrics, logger })
+  const chain = createChain({
+    holder,
+    platform,
+    metrics,
+    logger,
+    send: options.send ?? createSend(platform),
+    stages: options.stages,
+    service: options.service,
+    app: options.app,
+  })
+
+  const refreshHealth = () => {
+    const snap = holder.current
+    if (!snap) return
+    for (const s of snap.services.values()) for (const e of s.endpoints) metrics.endpointHealthy.set([s.name, e.url], e.healthy ? 1 : 0)
+  }
+  const admin = createAdmin({ holder, metrics, beforeScrape: refreshHealth })
+
+  const listener = (handle: (c: Parameters<typeof chain.outbound>[0]) => Promise<Response>) => {
+    const app = new Hono()
+    app.all('*', handle)
+    app.onError((err, c) => {
+      logger.error('unhandled error', { error: err.stack ?? String(err) })
+      return c.json({ error: 'internal', message: 'the ambassador failed to handle the request' }, 500)
+    })
+    return app
+  }
+  const inbound = listener(chain.inbound)
+  const outbound = listener(chain.outbound)
+  const gateway = new Hono()
+  gateway.route(GATEWAY_ADMIN_PREFIX, admin)
+  gateway.all('*', chain.gateway)
+
+  let source: ConfigSource | undefined
+  if (options.source) source = options.source(holder, logger)
+  else if (options.control) {
+    source = createControlSource({
+      url: options.control,
+      mesh,
+      holder,
+      logger,
+      maxBytes: options.maxConfigBytes,
+      waitSeconds: options.controlWaitSeconds,
+      minBackoff: options.controlMinBackoff,
+      maxBackoff: options.controlMaxBackoff,
+    })
+  }
+
+  return {
+    holder,
+    metrics,
+    logger,
+    inbound,
+    outbound,
+    admin,
+    gateway,
+    async start() {
+      await holder.restore()
+      source?.start()
+    },
+    stop() {
+      source?.stop()
+    },
+  }
+}

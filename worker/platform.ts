@@ -1,0 +1,85 @@
+/**
+ * What differs by runtime, handed to `createAmbassador` by the entry file: the upstream
+ * client, where last-known-good config is kept, the client address, background work,
+ * timers and the clock. The core imports nothing else from its runtime.
+ * @module
+ */
+import type { Context } from 'hono'
+
+/** One attempt at one endpoint, as the core decided it. */
+export interface UpstreamRequest {
+  /** The endpoint origin, e.g. `http://127.0.0.1:9001`. */
+  origin: string
+  method: string
+  /** Path and query as sent upstream. */
+  path: string
+  /** The Host header sent upstream (the client's, or a URLRewrite hostname). */
+  host: string
+  /**
+   * Headers the ambassador sets, replacing any the client sent under the same names, as
+   * a flat `[name, value, ...]` list with lowercase names (x-forwarded-for, x-request-id,
+   * traceparent, x-legate-source).
+   */
+  set: string[]
+  /** Client headers never forwarded besides hop-by-hop ones (lowercase), e.g. x-legate-source inbound. */
+  drop?: ReadonlySet<string>
+  /** RequestHeaderModifier: edits the upstream headers (then materialized as Headers). */
+  editRequestHeaders?: (headers: Headers) => void
+  /** ResponseHeaderModifier: edits the response headers before they are sent. */
+  editResponseHeaders?: (headers: Headers) => void
+  /** ms until the response head must arrive (`timeouts.backendRequest`); 0: none. */
+  headersTimeout: number
+  /** ms until the whole exchange must be done (`timeouts.request`); 0: none. */
+  requestTimeout: number
+  /**
+   * Called with the response status before anything is sent; false discards this response
+   * (a retry policy wants another attempt) and the result says `delivered: false`.
+   */
+  accept?: (status: number) => boolean
+}
+
+export interface UpstreamResult {
+  status: number
+  /** False when `accept` refused the response: nothing was sent to the client. */
+  delivered: boolean
+  /** What the Hono handler returns (on Node's fast path a marker: the response is already written). */
+  response: Response
+  /** Resolves once the body is done with the bytes sent to the client, -1 when cut short or unknown. */
+  done: Promise<number>
+}
+
+/**
+ * Forwards one attempt. Rejects with a `LegateError` when no response head arrived:
+ * `upstream_timeout` (504) or `upstream_unavailable` (502: refused, reset, DNS).
+ */
+export type UpstreamForward = (c: Context, req: UpstreamRequest) => Promise<UpstreamResult>
+
+/** Where the last-known-good signed config is kept (a file on Node, KV on the edge). */
+export interface StateStore {
+  load(): Promise<string | undefined>
+  save(jws: string): Promise<void>
+}
+
+export interface Timer {
+  cancel(): void
+}
+
+export interface Platform {
+  /** `node`, `deno`, `workerd`: shown in logs and /config. */
+  readonly name: string
+  forward: UpstreamForward
+  /** The peer address of the request, or '' when the runtime cannot tell. */
+  clientAddress(c: Context): string
+  /** Keeps background work alive past the response where the runtime needs it (workerd). */
+  waitUntil(c: Context | undefined, work: Promise<unknown>): void
+  /** A repeating timer that does not keep the process alive by itself (health checks, polls). */
+  setInterval(fn: () => void, ms: number): Timer
+  /** Wall clock in ms since the epoch. */
+  now(): number
+  /** Omitted: nothing persists across restarts. */
+  state?: StateStore
+  /** Writes one log line (Node batches them). */
+  log(line: string): void
+  /** Called after each config swap with the origins now in use, so a platform may drop idle pools. */
+  onOrigins?(origins: ReadonlySet<string>): void
+}

@@ -1,0 +1,50 @@
+/**
+ * The Node platform: the undici fast path upstream, the file state store, the socket's
+ * peer address, batched log output and unref'd timers.
+ * @module
+ */
+import type { HttpBindings } from '@hono/node-server'
+import type { Platform } from '../../platform.ts'
+import { createUndiciForward, type UndiciForwardOptions } from './undici-forward.ts'
+import { createFileStateStore } from './state-file.ts'
+import { createLogWriter } from './log-writer.ts'
+
+export interface NodePlatformOptions extends UndiciForwardOptions {
+  /** `--state DIR`: where the last-known-good config is kept. */
+  stateDir?: string
+  mesh: string
+  /** Log output (default stdout). */
+  logStream?: NodeJS.WritableStream
+}
+
+export interface NodePlatform extends Platform {
+  close(): Promise<void>
+  flushLogs(): void
+}
+
+export function createNodePlatform(options: NodePlatformOptions): NodePlatform {
+  const upstream = createUndiciForward(options)
+  const log = createLogWriter(options.logStream)
+  return {
+    name: 'node',
+    forward: upstream.forward,
+    clientAddress(c) {
+      const addr = (c.env as HttpBindings | undefined)?.incoming?.socket?.remoteAddress ?? ''
+      return addr.startsWith('::ffff:') ? addr.slice(7) : addr
+    },
+    waitUntil(_c, work) {
+      void work.catch(() => {})
+    },
+    setInterval(fn, ms) {
+      const t = setInterval(fn, ms)
+      t.unref()
+      return { cancel: () => clearInterval(t) }
+    },
+    now: Date.now,
+    state: options.stateDir ? createFileStateStore(options.stateDir, options.mesh) : undefined,
+    log: log.write,
+    onOrigins: (origins) => upstream.retain(origins),
+    close: () => upstream.close(),
+    flushLogs: log.flush,
+  }
+}

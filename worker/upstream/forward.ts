@@ -1,0 +1,103 @@
+/**
+ * The portable upstream forward: one attempt with web `fetch` (Deno, workerd, Bun, and
+ * Node when no faster platform path is given). Redirects are passed to the client, never
+ * followed; bodies stream both ways; the client's abort cancels the upstream request.
+ * @module
+ */
+import type { Context } from 'hono'
+import { LegateError } from '../../protocol/errors.ts'
+import type { UpstreamForward, UpstreamRequest } from '../platform.ts'
+import { connectionNamed, isHopByHop } from './hop-by-hop.ts'
+
+export interface FetchForwardOptions {
+  /** Defaults to the global fetch. */
+  fetch?: typeof fetch
+}
+
+/** The headers to send upstream: the client's minus hop-by-hop and `drop`, then `set`. */
+export function upstreamHeaders(incoming: Headers, req: UpstreamRequest): Headers {
+  const named = connectionNamed(incoming.get('connection'))
+  const out = new Headers()
+  incoming.forEach((value, name) => {
+    if (isHopByHop(name) || name === 'host' || named.includes(name) || req.drop?.has(name)) return
+    out.append(name, value)
+  })
+  for (let i = 0; i < req.set.length; i += 2) out.set(req.set[i]!, req.set[i + 1]!)
+  req.editRequestHeaders?.(out)
+  // Some runtimes' fetch refuse to send a Host header of our choosing; those that allow it get it.
+  out.set('host', req.host)
+  return out
+}
+
+/** Response headers as the client gets them: hop-by-hop removed, then the route's edits. */
+export function downstreamHeaders(upstream: Headers, req: UpstreamRequest): Headers {
+  const named = connectionNamed(upstream.get('connection'))
+  const out = new Headers()
+  upstream.forEach((value, name) => {
+    if (isHopByHop(name) || named.includes(name)) return
+    out.append(name, value)
+  })
+  req.editResponseHeaders?.(out)
+  return out
+}
+
+const isTimeout = (err: unknown) => (err as Error)?.name === 'TimeoutError'
+
+export function createFetchForward(options: FetchForwardOptions = {}): UpstreamForward {
+  const doFetch = options.fetch ?? fetch
+  return async (c: Context, req: UpstreamRequest) => {
+    const incoming = c.req.raw
+    const signals: AbortSignal[] = [incoming.signal]
+    if (req.requestTimeout > 0) signals.push(AbortSignal.timeout(req.requestTimeout))
+    let headersTimer: AbortController | undefined
+    let timer: ReturnType<typeof setTimeout> | undefined
+    if (req.headersTimeout > 0) {
+      headersTimer = new AbortController()
+      timer = setTimeout(() => headersTimer!.abort(new DOMException('upstream response head timed out', 'TimeoutError')), req.headersTimeout)
+      signals.push(headersTimer.signal)
+    }
+    const signal = AbortSignal.any(signals)
+    const hasBody = req.method !== 'GET' && req.method !== 'HEAD' && incoming.body !== null
+    let res: Response
+    try {
+      res = await doFetch(req.origin + req.path, {
+        method: req.method,
+        headers: upstreamHeaders(incoming.headers, req),
+        body: hasBody ? incoming.body : null,
+        redirect: 'manual',
+        signal,
+        // Required by the fetch spec for a streaming request body.
+        ...(hasBody ? { duplex: 'half' } : {}),
+      } as RequestInit)
+    } catch (err) {
+      if (isTimeout(signal.reason) || isTimeout(err)) throw new LegateError('upstream_timeout', `no response from ${req.origin} in time`, { cause: err })
+      throw new LegateError('upstream_unavailable', `cannot reach ${req.origin}: ${(err as Error)?.message ?? err}`, { cause: err })
+    } finally {
+      if (timer) clearTimeout(timer)
+    }
+    if (req.accept && !req.accept(res.status)) {
+      await res.body?.cancel().catch(() => {})
+      return { status: res.status, delivered: false, response: new Response(null, { status: res.status }), done: Promise.resolve(0) }
+    }
+    let bytes = 0
+    let finish!: (n: number) => void
+    const done = new Promise<number>((resolve) => (finish = resolve))
+    let body: ReadableStream<Uint8Array> | null = null
+    if (res.body) {
+      // Counts what reaches the client; web streams cost more CPU, this path is the portable one.
+      body = res.body.pipeThrough(
+        new TransformStream<Uint8Array, Uint8Array>({
+          transform(chunk, ctl) {
+            bytes += chunk.byteLength
+            ctl.enqueue(chunk)
+          },
+          flush: () => finish(bytes),
+        }),
+        { signal },
+      )
+      signal.addEventListener('abort', () => finish(-1), { once: true })
+    } else finish(0)
+    const response = new Response(body, { status: res.status, statusText: res.statusText, headers: downstreamHeaders(res.headers, req) })
+    return { status: res.status, delivered: true, response, done }
+  }
+}
