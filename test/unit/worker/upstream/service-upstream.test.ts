@@ -1,0 +1,122 @@
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import type { ServiceConfig } from '../../../../protocol/schema.ts'
+import { LegateError } from '../../../../protocol/errors.ts'
+import { createServiceUpstream, type TryRequest } from '../../../../worker/upstream/service-upstream.ts'
+
+const service = (over: Partial<ServiceConfig> = {}): ServiceConfig => ({
+  name: 'echo',
+  endpoints: [
+    { url: 'http://a', weight: 1 },
+    { url: 'http://b', weight: 1 },
+    { url: 'http://c', weight: 1 },
+  ],
+  loadBalancing: 'round-robin',
+  hashKey: 'client-ip',
+  ...over,
+})
+const retry = { attempts: 2, codes: new Set([503]), backoff: 1 }
+const refused = () => new LegateError('upstream_unavailable', 'refused', { cause: new TypeError('fetch failed', { cause: { code: 'ECONNREFUSED' } }) })
+
+/** A fake try: each origin answers with a status or throws, as `behaviour` says. */
+function fake(behaviour: Record<string, number | 'refuse' | 'hang'>) {
+  const seen: string[] = []
+  const fn = async (t: TryRequest) => {
+    seen.push(t.origin)
+    const b = behaviour[t.origin] ?? 200
+    if (b === 'refuse') throw refused()
+    if (b === 'hang') {
+      await new Promise((r) => setTimeout(r, t.headersTimeout))
+      throw new LegateError('upstream_timeout', 'slow')
+    }
+    return { status: b, delivered: t.accept(b) }
+  }
+  return { fn, seen }
+}
+
+test('a refused connect is retried on another endpoint; the client sees the answer', async () => {
+  const u = createServiceUpstream(service())
+  const { fn, seen } = fake({ 'http://a': 'refuse' })
+  const r = await u.call(fn, { retry, replayable: true })
+  assert.equal(r.status, 200)
+  assert.deepEqual(seen, ['http://a', 'http://b'])
+})
+
+test('a listed code is retried; the last answer stands when attempts run out', async () => {
+  const u = createServiceUpstream(service())
+  const { fn, seen } = fake({ 'http://a': 503, 'http://b': 503, 'http://c': 503 })
+  const r = await u.call(fn, { retry, replayable: true })
+  assert.equal(r.status, 503)
+  assert.equal(r.delivered, true)
+  assert.equal(seen.length, 3)
+  assert.equal(new Set(seen).size, 3, 'each try on another endpoint')
+})
+
+test('no retry without a policy, or when the body cannot be replayed', async () => {
+  const u = createServiceUpstream(service())
+  const { fn, seen } = fake({ 'http://a': 'refuse', 'http://b': 'refuse', 'http://c': 'refuse' })
+  await assert.rejects(u.call(fn, { replayable: true }), { code: 'upstream_unavailable' })
+  await assert.rejects(u.call(fn, { retry, replayable: false }), { code: 'upstream_unavailable' })
+  assert.equal(seen.length, 2, 'one try each')
+  await assert.rejects(u.call(fn, { retry, replayable: true }), { code: 'upstream_unavailable' })
+  assert.equal(seen.length, 5, 'a replayable request: 1 + 2 attempts')
+})
+
+test('consecutive failures eject an endpoint: later requests do not touch it', async () => {
+  const u = createServiceUpstream(service({ outlierDetection: { consecutive5xx: 2, interval: 10_000, baseEjectionTime: 30_000, maxEjectionPercent: 50 } }))
+  const { fn, seen } = fake({ 'http://b': 'refuse' })
+  for (let i = 0; i < 30; i++) await u.call(fn, { retry, replayable: true })
+  const toB = seen.filter((s) => s === 'http://b').length
+  assert.equal(toB, 2, 'two failures, then ejected')
+  assert.ok(u.set.endpoints[1]!.ejectedUntil > Date.now())
+})
+
+test('a hanging endpoint fails over after backendRequest; the overall request timeout holds', async () => {
+  const u = createServiceUpstream(service())
+  const { fn, seen } = fake({ 'http://a': 'hang' })
+  const t0 = Date.now()
+  const r = await u.call(fn, { retry, replayable: true, timeouts: { request: 1000, backendRequest: 50 } })
+  assert.equal(r.status, 200)
+  assert.ok(Date.now() - t0 < 200)
+  assert.deepEqual(seen, ['http://a', 'http://b'])
+
+  const all = fake({ 'http://a': 'hang', 'http://b': 'hang', 'http://c': 'hang' })
+  const t1 = Date.now()
+  await assert.rejects(u.call(all.fn, { retry: { ...retry, attempts: 10 }, replayable: true, timeouts: { request: 120, backendRequest: 50 } }), { code: 'upstream_timeout' })
+  const took = Date.now() - t1
+  assert.ok(took >= 115 && took < 250, `overall timeout held: ${took} ms`)
+})
+
+test('the circuit breaker refuses at once over maxRequests', async () => {
+  const u = createServiceUpstream(service({ circuitBreaker: { maxRequests: 2, maxConnections: 10, maxPendingRequests: 0, maxRetries: 3 } }))
+  let release!: () => void
+  const gate = new Promise<void>((r) => (release = r))
+  const slow = async (t: TryRequest) => {
+    await gate
+    return { status: 200, delivered: t.accept(200) }
+  }
+  const a = u.call(slow, { replayable: true })
+  const b = u.call(slow, { replayable: true })
+  await assert.rejects(u.call(slow, { replayable: true }), { code: 'circuit_open' })
+  release()
+  await Promise.all([a, b])
+  assert.equal((await u.call(slow, { replayable: true })).status, 200)
+})
+
+test('retries stay within the budget when everything fails', async () => {
+  const u = createServiceUpstream(service(), { retryBudget: { ratio: 0.2, minPerSecond: 1, windowMs: 10_000 } })
+  const { fn, seen } = fake({ 'http://a': 503, 'http://b': 503, 'http://c': 503 })
+  const n = 200
+  for (let i = 0; i < n; i++) await u.call(fn, { retry, replayable: true })
+  // 200 requests earn 40 retries, plus a floor of 10 in the window.
+  assert.equal(seen.length - n, 50)
+})
+
+test('endpoint state and the retry budget survive a config update', () => {
+  const v1 = createServiceUpstream(service())
+  v1.set.endpoints[0]!.ejectedUntil = Date.now() + 60_000
+  const v2 = createServiceUpstream(service({ loadBalancing: 'least-request' }), { previous: v1 })
+  assert.equal(v2.set.endpoints[0], v1.set.endpoints[0])
+  assert.equal(v2.budget, v1.budget)
+  for (let i = 0; i < 20; i++) assert.notEqual(v2.pick().url, 'http://a')
+})
