@@ -1,0 +1,159 @@
+/**
+ * Forwarding on Node through real sockets: Host routing and absolute-form proxying, the
+ * headers a hop adds and drops, local replies for no route / unavailable / timeout, and
+ * filters applied on the way.
+ */
+import { test, before, after } from 'node:test'
+import assert from 'node:assert/strict'
+import { join } from 'node:path'
+import { writeFileSync } from 'node:fs'
+import { createSigner, rawRequest, startAmbassador, startUpstream, tempDir, until, type Upstream } from './helpers.ts'
+import type { RunningAmbassador } from '../../worker/entry/node.ts'
+
+let echo: Upstream, v2: Upstream, slow: Upstream, amb: RunningAmbassador
+let deadPort: number
+let slowCancelled = 0
+
+before(async () => {
+  echo = await startUpstream('echo')
+  v2 = await startUpstream('v2')
+  slow = await startUpstream('slow', (req, res) => {
+    const t = setTimeout(() => res.end('late'), 2000)
+    res.on('close', () => {
+      clearTimeout(t)
+      if (!res.writableFinished) slowCancelled++
+    })
+  })
+  const dead = await startUpstream('dead')
+  deadPort = dead.port
+  await dead.close()
+  const signer = await createSigner()
+  const config = {
+    mesh: 'demo',
+    services: [
+      { name: 'echo', endpoints: [echo.url] },
+      { name: 'v2', endpoints: [v2.url] },
+      { name: 'slow', endpoints: [slow.url] },
+      { name: 'dead', endpoints: [`http://127.0.0.1:${deadPort}`] },
+    ],
+    routes: [
+      {
+        name: 'web',
+        hostnames: ['web.example'],
+        rules: [
+          {
+            matches: [{ path: { type: 'PathPrefix', value: '/v2' } }],
+            backendRefs: [{ name: 'v2' }],
+            filters: [
+              { type: 'RequestHeaderModifier', requestHeaderModifier: { set: [{ name: 'x-added', value: 'yes' }], remove: ['x-remove-me'] } },
+              { type: 'ResponseHeaderModifier', responseHeaderModifier: { set: [{ name: 'x-resp', value: 'set' }] } },
+              { type: 'URLRewrite', urlRewrite: { path: { type: 'ReplacePrefixMatch', replacePrefixMatch: '/api' } } },
+            ],
+          },
+          { matches: [{ path: { type: 'Exact', value: '/old' } }], filters: [{ type: 'RequestRedirect', requestRedirect: { path: { type: 'ReplaceFullPath', replaceFullPath: '/new' }, statusCode: 301 } }] },
+          { matches: [{ path: { type: 'PathPrefix', value: '/' } }], backendRefs: [{ name: 'echo' }] },
+        ],
+      },
+      { name: 'slow', hostnames: ['slow.example'], rules: [{ backendRefs: [{ name: 'slow' }], timeouts: { request: '300ms' } }] },
+    ],
+  }
+  const dir = tempDir()
+  const file = join(dir, 'config.jws')
+  writeFileSync(file, await signer.sign(config, 1))
+  amb = await startAmbassador({ trust: signer.trust, mesh: 'demo', configFile: file })
+  await until(() => amb.ambassador.holder.current !== undefined)
+})
+
+after(async () => {
+  await amb?.close()
+  await Promise.all([echo, v2, slow].map((u) => u?.close()))
+})
+
+test('routes by Host and forwards with request id, traceparent and x-forwarded-for', async () => {
+  const res = await rawRequest(amb.ports.outbound, { path: '/hello?x=1', headers: { host: 'web.example', 'x-forwarded-for': '10.1.2.3' } })
+  assert.equal(res.status, 200)
+  const body = JSON.parse(res.body)
+  assert.equal(body.name, 'echo')
+  assert.equal(body.url, '/hello?x=1')
+  assert.equal(body.headers.host, 'web.example')
+  assert.equal(body.headers['x-forwarded-for'], '10.1.2.3, 127.0.0.1')
+  assert.match(body.headers['x-request-id'], /^[0-9a-f]{32}$/)
+  assert.match(body.headers.traceparent, /^00-[0-9a-f]{32}-[0-9a-f]{16}-01$/)
+})
+
+test('keeps a client x-request-id and continues its trace as a child span', async () => {
+  const parent = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01'
+  const res = await rawRequest(amb.ports.outbound, { path: '/', headers: { host: 'web.example', 'x-request-id': 'abc-123', traceparent: parent } })
+  const body = JSON.parse(res.body)
+  assert.equal(body.headers['x-request-id'], 'abc-123')
+  const [, trace, span, flags] = body.headers.traceparent.split('-')
+  assert.equal(trace, '4bf92f3577b34da6a3ce929d0e0e4736')
+  assert.notEqual(span, '00f067aa0ba902b7')
+  assert.equal(flags, '01')
+})
+
+test('drops hop-by-hop headers both ways, including those Connection names', async () => {
+  const res = await rawRequest(amb.ports.outbound, {
+    path: '/',
+    headers: { host: 'web.example', connection: 'keep-alive, x-private', 'x-private': 'no', 'keep-alive': 'timeout=1', te: 'trailers', 'proxy-authorization': 'Basic x', 'x-kept': 'yes' },
+  })
+  const body = JSON.parse(res.body)
+  for (const h of ['x-private', 'keep-alive', 'te', 'proxy-authorization']) assert.equal(body.headers[h], undefined, h)
+  assert.equal(body.headers['x-kept'], 'yes')
+  assert.equal(res.headers['x-hop'], undefined)
+  assert.equal(res.headers['x-upstream'], 'echo')
+})
+
+test('works as an HTTP proxy with absolute-form targets', async () => {
+  const res = await rawRequest(amb.ports.outbound, { path: 'http://web.example/proxied?q=2', headers: { host: 'web.example' } })
+  assert.equal(res.status, 200)
+  const body = JSON.parse(res.body)
+  assert.equal(body.url, '/proxied?q=2')
+})
+
+test('applies header modifiers and URL rewrite of the matched rule', async () => {
+  const res = await rawRequest(amb.ports.outbound, { path: '/v2/items', headers: { host: 'web.example', 'x-remove-me': '1' } })
+  const body = JSON.parse(res.body)
+  assert.equal(body.name, 'v2')
+  assert.equal(body.url, '/api/items')
+  assert.equal(body.headers['x-added'], 'yes')
+  assert.equal(body.headers['x-remove-me'], undefined)
+  assert.equal(res.headers['x-resp'], 'set')
+})
+
+test('answers a RequestRedirect itself', async () => {
+  const res = await rawRequest(amb.ports.outbound, { path: '/old', headers: { host: 'web.example' } })
+  assert.equal(res.status, 301)
+  assert.equal(res.headers.location, 'http://web.example/new')
+})
+
+test('404 no_route for an unknown host, as JSON', async () => {
+  const res = await rawRequest(amb.ports.outbound, { path: '/', headers: { host: 'nowhere.example' } })
+  assert.equal(res.status, 404)
+  assert.deepEqual(Object.keys(JSON.parse(res.body)), ['error', 'message'])
+  assert.equal(JSON.parse(res.body).error, 'no_route')
+})
+
+test('502 upstream_unavailable when the endpoint refuses connections (implicit service route)', async () => {
+  const res = await rawRequest(amb.ports.outbound, { path: '/', headers: { host: 'dead' } })
+  assert.equal(res.status, 502)
+  assert.equal(JSON.parse(res.body).error, 'upstream_unavailable')
+})
+
+test('504 upstream_timeout when timeouts.request passes, and the upstream request is cancelled', async () => {
+  const t0 = Date.now()
+  const res = await rawRequest(amb.ports.outbound, { path: '/', headers: { host: 'slow.example' } })
+  assert.equal(res.status, 504)
+  assert.equal(JSON.parse(res.body).error, 'upstream_timeout')
+  assert.ok(Date.now() - t0 < 1500)
+  await until(() => slowCancelled === 1, 1000)
+})
+
+test('metrics count requests by route and service, and local replies by reason', async () => {
+  const res = await fetch(`http://127.0.0.1:${amb.ports.admin}/metrics`)
+  const text = await res.text()
+  assert.match(res.headers.get('content-type') ?? '', /text\/plain; version=0\.0\.4/)
+  assert.match(text, /legate_requests_total\{direction="outbound",route="web",service="echo",code="200"\} \d+/)
+  assert.match(text, /legate_local_replies_total\{reason="no_route"\} 1/)
+  assert.match(text, /legate_local_replies_total\{reason="upstream_timeout"\} 1/)
+})
