@@ -18,7 +18,7 @@ import type { MeshConfig } from '../../protocol/schema.ts'
 import type { RouteMatchResult, RouteRequest, RouteTable } from './types.ts'
 import { compileConditions, createRegexCache } from './conditions.ts'
 import { compileRule, implicitRule } from './compile-rule.ts'
-import { HostTable, prefixKey } from './host-table.ts'
+import { HostTable, prefixKey, type Candidate } from './host-table.ts'
 import { normalizeHost } from './host.ts'
 
 export function compileRoutes(config: MeshConfig): RouteTable {
@@ -43,7 +43,7 @@ export function compileRoutes(config: MeshConfig): RouteTable {
       catchAll ??= new HostTable()
       tables.push(catchAll)
     } else {
-      for (const hostname of new Set(route.hostnames)) {
+      for (const hostname of route.hostnames.length === 1 ? route.hostnames : new Set(route.hostnames)) {
         tables.push(hostname.startsWith('*.') ? tableFor(wildcard, hostname.slice(2)) : tableFor(exact, hostname))
       }
     }
@@ -53,11 +53,15 @@ export function compileRoutes(config: MeshConfig): RouteTable {
         const { type, value } = match.path
         const result: RouteMatchResult =
           type === 'PathPrefix' ? { rule: compiled, matchedPrefix: prefixKey(value) || '/' } : { rule: compiled }
-        const candidate = {
-          ...compileConditions(match, regex),
+        const conditions = compileConditions(match, regex)
+        // One object shape for every candidate keeps the lookup loop monomorphic.
+        const candidate: Candidate = {
+          method: conditions.method,
+          headers: conditions.headers,
+          query: conditions.query,
           order: order++,
           result: Object.freeze(result),
-          ...(type === 'RegularExpression' ? { regex: regex(value) } : {}),
+          regex: type === 'RegularExpression' ? regex(value) : undefined,
         }
         for (const table of tables) table.add(type, value, candidate)
       }
@@ -69,7 +73,7 @@ export function compileRoutes(config: MeshConfig): RouteTable {
     for (const host of [service.name, `${service.name}.${config.mesh}`]) {
       if (exact.has(host)) continue
       const table = new HostTable()
-      table.add('PathPrefix', '/', { method: undefined, headers: [], query: [], order: -1, result: Object.freeze({ rule: implicitRule(service.name) }) })
+      table.add('PathPrefix', '/', { method: undefined, headers: [], query: [], order: -1, result: Object.freeze({ rule: implicitRule(service.name) }), regex: undefined })
       exact.set(host, table)
     }
   }

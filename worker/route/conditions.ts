@@ -36,14 +36,16 @@ export function createRegexCache(): (source: string) => RegExp {
   }
 }
 
-function compileChecks(list: RouteMatch['headers'], regex: (source: string) => RegExp, fold: boolean): ValueCheck[] {
-  // The Gateway API considers only the first entry for a name; later duplicates are ignored.
-  const seen = new Set<string>()
+/** Shared by every match without headers or query checks: most of them, in a large config. */
+const NO_CHECKS: readonly ValueCheck[] = Object.freeze([])
+
+function compileChecks(list: RouteMatch['headers'], regex: (source: string) => RegExp, fold: boolean): readonly ValueCheck[] {
+  if (list.length === 0) return NO_CHECKS
   const out: ValueCheck[] = []
   for (const entry of list) {
     const name = fold ? entry.name.toLowerCase() : entry.name
-    if (seen.has(name)) continue
-    seen.add(name)
+    // The Gateway API considers only the first entry for a name; later duplicates are ignored.
+    if (out.some((c) => c.name === name)) continue
     out.push(entry.type === 'RegularExpression' ? { name, exact: undefined, regex: regex(entry.value) } : { name, exact: entry.value, regex: undefined })
   }
   return out

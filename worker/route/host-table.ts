@@ -15,8 +15,8 @@ export interface Candidate extends Conditions {
   readonly order: number
   /** Returned as is by every lookup that picks this candidate: built once, frozen. */
   readonly result: RouteMatchResult
-  /** For RegularExpression paths. */
-  readonly regex?: RegExp
+  /** For RegularExpression paths; undefined otherwise. */
+  readonly regex: RegExp | undefined
 }
 
 export type PathKind = 'Exact' | 'PathPrefix' | 'RegularExpression'
@@ -29,56 +29,58 @@ export function prefixKey(value: string): string {
 }
 
 export class HostTable {
-  readonly #exact = new Map<string, Candidate[]>()
-  readonly #prefix = new Map<string, Candidate[]>()
-  /** `#prefixLengths[n]` is 1 when some prefix key has length n: most probes are skipped without hashing. */
-  #prefixLengths = new Uint8Array(0)
-  readonly #regex: Candidate[] = []
+  // Created on first use: a large mesh has thousands of host tables, most with one kind of path.
+  private exact: Map<string, Candidate[]> | undefined
+  private prefix: Map<string, Candidate[]> | undefined
+  /**
+   * `prefixLengths[n]` is true when some prefix key has length n, so most probes are skipped
+   * without slicing or hashing. A plain array: thousands of small typed arrays would each carry
+   * an external backing store and make compiling a large config GC-bound.
+   */
+  private readonly prefixLengths: boolean[] = []
+  private readonly regex: Candidate[] = []
 
   add(kind: PathKind, value: string, candidate: Candidate): void {
     if (kind === 'RegularExpression') {
-      this.#regex.push(candidate)
+      this.regex.push(candidate)
       return
     }
-    const map = kind === 'Exact' ? this.#exact : this.#prefix
+    const map = kind === 'Exact' ? (this.exact ??= new Map()) : (this.prefix ??= new Map())
     const key = kind === 'Exact' ? value : prefixKey(value)
     const list = map.get(key)
     if (list === undefined) map.set(key, [candidate])
     else list.push(candidate)
     if (kind === 'PathPrefix') {
-      if (key.length >= this.#prefixLengths.length) {
-        const grown = new Uint8Array(Math.max(key.length + 1, this.#prefixLengths.length * 2))
-        grown.set(this.#prefixLengths)
-        this.#prefixLengths = grown
-      }
-      this.#prefixLengths[key.length] = 1
+      while (this.prefixLengths.length <= key.length) this.prefixLengths.push(false)
+      this.prefixLengths[key.length] = true
     }
   }
 
   /** Sorts every candidate list by precedence; call once, after the last `add`. */
   seal(): void {
-    for (const list of this.#exact.values()) list.sort(compareConditions)
-    for (const list of this.#prefix.values()) list.sort(compareConditions)
-    this.#regex.sort(compareConditions)
+    if (this.exact) for (const list of this.exact.values()) if (list.length > 1) list.sort(compareConditions)
+    if (this.prefix) for (const list of this.prefix.values()) if (list.length > 1) list.sort(compareConditions)
+    this.regex.sort(compareConditions)
   }
 
   lookup(req: RouteRequest, path: string): RouteMatchResult | undefined {
-    const exact = this.#exact.get(path)
+    const exact = this.exact?.get(path)
     if (exact !== undefined) {
       const hit = firstMet(exact, req)
       if (hit !== undefined) return hit
     }
-    const lengths = this.#prefixLengths
+    const prefix = this.prefix
+    const lengths = this.prefixLengths
     // Probe path[0, i) at each segment boundary, longest first: i = path.length (the whole
     // path), then every '/' (so `/foo` matches `/foo`, `/foo/` and `/foo/bar`, never `/foobar`).
     for (let i = Math.min(path.length, lengths.length - 1); i >= 0; i--) {
-      if (lengths[i] !== 1 || (i !== path.length && path.charCodeAt(i) !== 47)) continue
-      const list = this.#prefix.get(i === path.length ? path : path.slice(0, i))
+      if (lengths[i] !== true || (i !== path.length && path.charCodeAt(i) !== 47)) continue
+      const list = prefix!.get(i === path.length ? path : path.slice(0, i))
       if (list === undefined) continue
       const hit = firstMet(list, req)
       if (hit !== undefined) return hit
     }
-    const regex = this.#regex
+    const regex = this.regex
     for (let i = 0; i < regex.length; i++) {
       const c = regex[i]!
       if (c.regex!.test(path) && conditionsMet(c, req)) return c.result

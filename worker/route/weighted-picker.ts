@@ -21,8 +21,10 @@ export function createWeightedPicker(refs: readonly WeightedRef[]): () => string
     return () => only
   }
   const names = live.map((r) => r.name)
-  const weights = Float64Array.from(live, (r) => r.weight)
-  const current = new Float64Array(live.length)
+  // Plain arrays, not typed ones: a config with thousands of split rules would otherwise
+  // allocate thousands of external backing stores and make compiling GC-bound.
+  const weights = live.map((r) => r.weight)
+  const current = live.map(() => 0)
   let total = 0
   for (const w of weights) total += w
   return () => {
