@@ -98,8 +98,8 @@ export function createControl(options: ControlOptions): Hono {
   app.put('/v1/meshes/:mesh/config', async (c) => {
     const mesh = meshParam(c)
     if (checkToken && !(await checkToken(c.req.header('authorization')))) {
-      c.header('WWW-Authenticate', 'Bearer realm="legate-control"')
-      throw new LegateError('unauthorized', c.req.header('authorization') ? 'the publish token is wrong' : 'a publish token is required (Authorization: Bearer <token>)')
+      const err = new LegateError('unauthorized', c.req.header('authorization') ? 'the publish token is wrong' : 'a publish token is required (Authorization: Bearer <token>)')
+      return c.json(err.toJSON(), 401, { 'WWW-Authenticate': 'Bearer realm="legate-control"' })
     }
     const text = (await readCappedText(c.req.raw, maxBytes + TRAILING_SLACK, 'signed config')).trim()
     const verified = await verifyConfig(text, { trust, mesh, maxBytes })
