@@ -1,0 +1,338 @@
+/**
+ * `npm run bench [-- --scenario throughput,latency --rounds 3 --duration 3 --peers nginx,legate-node]`
+ *
+ * Starts one fixed upstream (nginx serving fixed bodies, or bench/upstream.ts with
+ * `--upstream node`), then every available peer (bench/peers.ts), each pinned with the
+ * upstream to the proxy core while the load generator runs pinned to the other core. For every
+ * scenario: a warm-up per peer, then `rounds` rounds in which the peers take turns (so a
+ * disturbance from outside hits every peer alike), then the median and spread per peer.
+ * Writes bench/results/<date>.json and regenerates BENCHMARKS.md and docs/bench/*.svg
+ * (`--no-report` to skip). Only 127.0.0.1; every process started is stopped at the end, also
+ * on error and Ctrl-C.
+ * @module
+ */
+import { mkdtempSync, mkdirSync, writeFileSync, rmSync, readFileSync } from 'node:fs'
+import { tmpdir, cpus, totalmem, release } from 'node:os'
+import { join } from 'node:path'
+import { spawnSync, spawn } from 'node:child_process'
+import { request } from 'undici'
+import { start, stop, stopAll, installCleanup, waitForPort, portFree, treeCpu, treeRssMb, treePeakRssMb, machineLoad, which, sleep, PROXY_CORE, LOAD_CORE, cores, type Started } from './lib/proc.ts'
+import { runWrk, uploadScript } from './lib/wrk.ts'
+import { median, spread, round } from './lib/stats.ts'
+import { peers as allPeers, nginxUpstreamConfig, PORT_BASE, type Peer, type PeerContext } from './peers.ts'
+import { prepareLegate, ambassadorAvailable } from './lib/legate.ts'
+import type { OpenLoopResult } from './lib/open-loop.ts'
+
+const ROOT = new URL('../', import.meta.url).pathname
+
+// ---- options --------------------------------------------------------------------------
+const argv = process.argv.slice(2)
+const opt = (name: string, dflt?: string) => {
+  const i = argv.indexOf(`--${name}`)
+  return i >= 0 ? argv[i + 1] : dflt
+}
+const flag = (name: string) => argv.includes(`--${name}`)
+if (flag('help')) {
+  console.log(`npm run bench -- [--scenario LIST] [--rounds N] [--duration S] [--warmup S] [--peers LIST]
+  [--upstream nginx|node] [--rate 1000] [--out FILE] [--no-report] [--label TEXT]
+scenarios: ${'throughput,latency,body64k,body1m,upload1m,scale,propagation'}`)
+  process.exit(0)
+}
+const HTTP_SCENARIOS = ['throughput', 'latency', 'body64k', 'body1m', 'upload1m'] as const
+const ALL = [...HTTP_SCENARIOS, 'scale', 'propagation']
+const scenarios = (opt('scenario') ?? ALL.join(',')).split(',').filter(Boolean)
+for (const s of scenarios) if (!ALL.includes(s)) {
+  console.error(`unknown scenario ${s}; known: ${ALL.join(', ')}`)
+  process.exit(2)
+}
+const rounds = Number(opt('rounds', '3'))
+const durationS = Number(opt('duration', '3'))
+const warmupS = Number(opt('warmup', '1'))
+const rate = Number(opt('rate', '1000'))
+const peerFilter = opt('peers')?.split(',')
+const upstreamKind = opt('upstream', which('nginx') ? 'nginx' : 'node')!
+
+interface Sample {
+  rps: number
+  requests: number
+  p50Ms: number
+  p99Ms: number
+  p999Ms?: number
+  cpuUsPerReq: number
+  upstreamCpuUsPerReq: number
+  rssMb: number
+  peakRssMb: number
+  errors: number
+  non2xx: number
+  sendLagP99Ms?: number
+}
+
+export interface PeerResult {
+  rounds: Sample[]
+  median: Partial<Record<keyof Sample, number>>
+  spread: Partial<Record<keyof Sample, number>>
+}
+
+const log = (s: string) => process.stderr.write(s + '\n')
+
+function versions(): Record<string, string> {
+  const v = (cmd: string, args: string[], re = /([\d.]+)/) => {
+    const r = spawnSync(cmd, args, { encoding: 'utf8' })
+    return re.exec((r.stdout ?? '') + (r.stderr ?? ''))?.[1] ?? 'n/a'
+  }
+  const pkg = (name: string) => {
+    try {
+      return JSON.parse(readFileSync(join(ROOT, 'node_modules', name, 'package.json'), 'utf8')).version
+    } catch {
+      return 'n/a'
+    }
+  }
+  return {
+    node: process.versions.node,
+    bun: v(join(ROOT, 'node_modules/.bin/bun'), ['--version']),
+    deno: v(join(ROOT, 'node_modules/.bin/deno'), ['--version'], /deno ([\d.]+)/),
+    nginx: v('nginx', ['-v'], /nginx\/([\d.]+)/),
+    haproxy: v('haproxy', ['-v'], /version ([\d.]+)/),
+    wrk: v('wrk', ['-v'], /wrk (\S+)/),
+    undici: pkg('undici'),
+    'http-proxy': pkg('http-proxy'),
+    legate: JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')).version,
+    'legate commit': spawnSync('git', ['rev-parse', '--short', 'HEAD'], { encoding: 'utf8', cwd: ROOT }).stdout.trim(),
+  }
+}
+
+async function get(port: number, path: string, host?: string): Promise<{ status: number; length: number }> {
+  const res = await request(`http://127.0.0.1:${port}${path}`, { headers: host ? { host } : {}, headersTimeout: 5000, bodyTimeout: 5000 })
+  const buf = Buffer.from(await res.body.arrayBuffer())
+  return { status: res.statusCode, length: buf.length }
+}
+
+async function waitReady(url: string, s: Started, timeoutMs = 20000) {
+  const until = Date.now() + timeoutMs
+  for (;;) {
+    if (s.exited) throw new Error(`${s.name} exited:\n${s.log()}`)
+    try {
+      const res = await request(url, { headersTimeout: 1000 })
+      await res.body.dump()
+      if (res.statusCode === 200) return
+    } catch {}
+    if (Date.now() > until) throw new Error(`${url} not 200 after ${timeoutMs} ms:\n${s.log()}`)
+    await sleep(100)
+  }
+}
+
+function summarize(samples: Sample[]): PeerResult {
+  const keys = Object.keys(samples[0] ?? {}) as (keyof Sample)[]
+  const med: PeerResult['median'] = {}
+  const spr: PeerResult['spread'] = {}
+  for (const k of keys) {
+    const xs = samples.map((s) => s[k]).filter((x): x is number => typeof x === 'number' && Number.isFinite(x))
+    med[k] = round(median(xs), 3)
+    spr[k] = round(spread(xs), 3)
+  }
+  return { rounds: samples, median: med, spread: spr }
+}
+
+function runOpenLoopChild(url: string, host: string | undefined, seconds: number, warm: number): Promise<OpenLoopResult> {
+  const args = ['-c', String(LOAD_CORE), process.execPath, '--import', 'tsx', join(ROOT, 'bench/lib/open-loop.ts'), '--url', url, '--rate', String(rate), '--duration', String(seconds), '--warmup', String(warm)]
+  if (host) args.push('--host', host)
+  const child = spawn('taskset', args, { stdio: ['ignore', 'pipe', 'pipe'], cwd: ROOT })
+  let out = ''
+  let err = ''
+  child.stdout.on('data', (b) => (out += b))
+  child.stderr.on('data', (b) => (err += b))
+  return new Promise((resolve, reject) =>
+    child.on('exit', (code) => {
+      if (code !== 0) reject(new Error(`open-loop exited ${code}: ${err}`))
+      else resolve(JSON.parse(out.trim().split('\n').pop()!))
+    }),
+  )
+}
+
+interface Running {
+  peer: Peer
+  proc?: Started
+  port: number
+}
+
+async function main() {
+  installCleanup()
+  const started = new Date()
+  const dir = mkdtempSync(join(tmpdir(), 'legate-bench-'))
+  const loadBefore = await machineLoad(1000)
+  log(`legate bench: ${scenarios.join(', ')}; ${rounds} rounds × ${durationS}s; cores: proxy+upstream ${PROXY_CORE}, load ${LOAD_CORE} (of ${cores}); machine busy ${loadBefore.busyPct}% (load ${loadBefore.loadavg1}) before start`)
+  if (cores < 2) log('warning: one core only: proxy and load generator share it')
+  if (!which('wrk')) log('warning: wrk not found (apt-get install wrk): the closed-loop scenarios are skipped')
+
+  // ---- upstream --------------------------------------------------------------------------
+  const upstreamPort = PORT_BASE
+  for (const p of [upstreamPort]) if (!(await portFree(p))) throw new Error(`port ${p} is busy: is another bench running?`)
+  let upstream: Started
+  if (upstreamKind === 'nginx') {
+    const conf = nginxUpstreamConfig(dir, upstreamPort)
+    upstream = start('upstream(nginx)', which('nginx')!, ['-c', conf, '-p', join(dir, 'nginx-upstream')], { core: PROXY_CORE })
+  } else {
+    upstream = start('upstream(node)', process.execPath, ['--import', 'tsx', join(ROOT, 'bench/upstream.ts')], { core: PROXY_CORE, env: { PORT: String(upstreamPort) } })
+  }
+  await waitForPort(upstreamPort, upstream)
+  const check = await get(upstreamPort, '/100b')
+  if (check.status !== 200 || check.length !== 100) throw new Error(`upstream answers ${check.status} with ${check.length} bytes`)
+  log(`upstream: ${upstreamKind} on 127.0.0.1:${upstreamPort}`)
+  const ctx: PeerContext = { dir, upstreamPort, upstreamUrl: `http://127.0.0.1:${upstreamPort}` }
+
+  const noAmbassador = ambassadorAvailable()
+  if (noAmbassador) log(`legate: ${noAmbassador}`)
+  else {
+    try {
+      ctx.legate = prepareLegate(dir, ctx.upstreamUrl)
+    } catch (err) {
+      log(`legate: could not prepare a signed config: ${(err as Error).message}`)
+    }
+  }
+
+  // ---- peers -----------------------------------------------------------------------------
+  const status: Record<string, string> = {}
+  const running: Running[] = []
+  for (const peer of allPeers()) {
+    if (peerFilter && !peerFilter.includes(peer.name) && peer.name !== 'direct') continue
+    const why = peer.missing(ctx)
+    if (why) {
+      log(`skip ${peer.name}: ${why}`)
+      status[peer.name] = `skipped: ${why}`
+      continue
+    }
+    if (!peer.launch) {
+      running.push({ peer, port: upstreamPort })
+      status[peer.name] = 'ok'
+      continue
+    }
+    let proc: Started | undefined
+    try {
+      if (!(await portFree(peer.port))) throw new Error(`port ${peer.port} is busy`)
+      const l = peer.launch(ctx)
+      proc = start(peer.name, l.cmd, l.args, { core: PROXY_CORE, env: l.env, cwd: ROOT })
+      if (l.readyUrl) await waitReady(l.readyUrl, proc)
+      await waitForPort(peer.port, proc)
+      for (const [path, len] of [['/100b', 100], ['/1m', 1024 * 1024]] as const) {
+        const r = await get(peer.port, path, peer.host)
+        if (r.status !== 200 || r.length !== len) throw new Error(`GET ${path} answered ${r.status} with ${r.length} bytes (want 200, ${len})`)
+      }
+      running.push({ peer, proc, port: peer.port })
+      status[peer.name] = 'ok'
+      log(`peer ${peer.name}: pid ${proc.pid}, 127.0.0.1:${peer.port}`)
+    } catch (err) {
+      const lines = (err as Error).message.split('\n').filter(Boolean)
+      const msg = [lines[0], ...lines.slice(1).slice(-2)].join(' | ')
+      log(`skip ${peer.name}: failed to start or to answer: ${msg}`)
+      status[peer.name] = `skipped: ${msg}`
+      if (proc) await stop(proc)
+    }
+  }
+
+  const results: Record<string, Record<string, PeerResult>> = {}
+  const extra: Record<string, unknown> = {}
+
+  // ---- closed-loop and open-loop HTTP scenarios ------------------------------------------
+  const wrkScenarios: Record<string, { path: string; connections: number; script?: string }> = {
+    throughput: { path: '/100b', connections: 32 },
+    body64k: { path: '/64k', connections: 32 },
+    body1m: { path: '/1m', connections: 16 },
+    upload1m: { path: '/upload', connections: 16, script: 'upload' },
+  }
+  for (const scenario of scenarios) {
+    if (!(HTTP_SCENARIOS as readonly string[]).includes(scenario)) continue
+    if (scenario !== 'latency' && !which('wrk')) continue
+    const samples: Record<string, Sample[]> = {}
+    const measure = async (r: Running, seconds: number): Promise<Sample> => {
+      const pid = r.proc?.pid
+      if (r.proc?.exited) throw new Error(`${r.peer.name} exited:\n${r.proc.log()}`)
+      const cpu0 = pid ? treeCpu(pid) : 0
+      const up0 = treeCpu(upstream.pid)
+      let s: Omit<Sample, 'cpuUsPerReq' | 'upstreamCpuUsPerReq' | 'rssMb' | 'peakRssMb'>
+      if (scenario === 'latency') {
+        const o = await runOpenLoopChild(`http://127.0.0.1:${r.port}/100b`, r.peer.host, seconds, 0)
+        s = { rps: o.rate, requests: o.sent, p50Ms: o.p50Ms, p99Ms: o.p99Ms, p999Ms: o.p999Ms, errors: o.errors, non2xx: o.non2xx, sendLagP99Ms: o.sendLagP99Ms }
+      } else {
+        const w = wrkScenarios[scenario]!
+        const res = await runWrk({ url: `http://127.0.0.1:${r.port}${w.path}`, connections: w.connections, durationS: seconds, host: r.peer.host, script: w.script ? uploadScript(1024 * 1024) : undefined })
+        s = { rps: res.rps, requests: res.requests, p50Ms: res.p50Ms, p99Ms: res.p99Ms, errors: res.errors, non2xx: res.non2xx }
+      }
+      const cpu1 = pid ? treeCpu(pid) : 0
+      const up1 = treeCpu(upstream.pid)
+      const n = Math.max(1, s.requests)
+      return {
+        ...s,
+        cpuUsPerReq: pid ? round((cpu1 - cpu0) / n, 2) : NaN,
+        upstreamCpuUsPerReq: round((up1 - up0) / n, 2),
+        rssMb: pid ? round(treeRssMb(pid), 1) : NaN,
+        peakRssMb: pid ? round(treePeakRssMb(pid), 1) : NaN,
+      }
+    }
+    log(`\n== ${scenario} ==`)
+    const alive = running.filter((r) => !r.proc?.exited)
+    for (const r of warmupS > 0 ? alive : []) {
+      try {
+        await measure(r, warmupS)
+      } catch (err) {
+        log(`  ${r.peer.name}: warm-up failed: ${(err as Error).message.split('\n')[0]}`)
+      }
+    }
+    for (let round_ = 1; round_ <= rounds; round_++) {
+      for (const r of alive) {
+        if (r.proc?.exited) continue
+        try {
+          const s = await measure(r, scenario === 'latency' ? Math.max(durationS, 3) : durationS)
+          ;(samples[r.peer.name] ??= []).push(s)
+          log(
+            `  round ${round_} ${r.peer.name.padEnd(12)} ${scenario === 'latency' ? `p50 ${s.p50Ms.toFixed(3)} ms  p99 ${s.p99Ms.toFixed(3)} ms  p99.9 ${s.p999Ms?.toFixed(3)} ms  lag99 ${s.sendLagP99Ms?.toFixed(3)}` : `${Math.round(s.rps)} req/s  p50 ${s.p50Ms} ms  p99 ${s.p99Ms} ms`}  cpu ${s.cpuUsPerReq} µs/req  rss ${s.rssMb} MB${s.errors + s.non2xx ? `  ERRORS ${s.errors} non2xx ${s.non2xx}` : ''}`,
+          )
+        } catch (err) {
+          log(`  round ${round_} ${r.peer.name}: failed: ${(err as Error).message.split('\n').slice(0, 3).join(' | ')}`)
+        }
+      }
+    }
+    results[scenario] = Object.fromEntries(Object.entries(samples).map(([k, v]) => [k, summarize(v)]))
+  }
+
+  // ---- config scale and propagation (own modules; they start their own processes) --------
+  if (scenarios.includes('scale')) {
+    const { runScale } = await import('./scale.ts')
+    extra.scale = await runScale({ dir, upstreamUrl: ctx.upstreamUrl, upstreamPort, durationS, log })
+  }
+  if (scenarios.includes('propagation')) {
+    const { runPropagation } = await import('./propagation.ts')
+    extra.propagation = await runPropagation({ dir, upstreamUrl: ctx.upstreamUrl, log })
+  }
+
+  const loadAfter = await machineLoad(1000)
+  for (const r of running) if (r.proc) await stop(r.proc)
+  await stop(upstream)
+
+  const cpuModel = cpus()[0]?.model ?? 'unknown'
+  const out = {
+    date: started.toISOString(),
+    label: opt('label', ''),
+    machine: { cpus: cores, cpuModel, memGiB: round(totalmem() / 2 ** 30, 1), kernel: release(), loadBefore, loadAfter },
+    versions: versions(),
+    options: { scenarios, rounds, durationS, warmupS, rate, upstream: upstreamKind, proxyCore: PROXY_CORE, loadCore: LOAD_CORE },
+    peers: status,
+    results,
+    ...extra,
+  }
+  mkdirSync(join(ROOT, 'bench/results'), { recursive: true })
+  const file = opt('out') ?? join(ROOT, 'bench/results', `${started.toISOString().replace(/[:]/g, '-').replace(/\..*/, '')}.json`)
+  writeFileSync(file, JSON.stringify(out, null, 1) + '\n')
+  log(`\nresults: ${file}`)
+  if (!flag('no-report')) {
+    const { writeReport } = await import('./report.ts')
+    writeReport(file)
+  }
+  rmSync(dir, { recursive: true, force: true })
+}
+
+main()
+  .catch(async (err) => {
+    log(`bench failed: ${err instanceof Error ? err.stack : err}`)
+    process.exitCode = 1
+  })
+  .finally(() => stopAll())
