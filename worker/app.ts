@@ -20,7 +20,8 @@ import { createLegateMetrics, type LegateMetrics } from './observe/legate-metric
 import { createLogger, type LogLevel, type Logger } from './observe/access-log.ts'
 import { createAdmin } from './admin.ts'
 import { createChain, type ChainStages } from './filters/chain.ts'
-import { createSend, type Send } from './upstream/send.ts'
+import type { Send } from './upstream/send.ts'
+import { createResilientSend } from './upstream/resilient-send.ts'
 
 export interface AmbassadorOptions {
   platform: Platform
@@ -70,12 +71,14 @@ export function createAmbassador(options: AmbassadorOptions): Ambassador {
   const logger = createLogger(options.logLevel ?? 'info', (line) => platform.log(line), () => platform.now())
   const metrics = createLegateMetrics()
   const holder = createConfigHolder({ trust, mesh, maxBytes: options.maxConfigBytes, platform, metrics, logger })
+  // The upstream step: load balancing, health, outlier ejection, breakers, retries, mirrors.
+  const resilience = options.send ? undefined : createResilientSend({ platform, holder, metrics })
   const chain = createChain({
     holder,
     platform,
     metrics,
     logger,
-    send: options.send ?? createSend(platform),
+    send: options.send ?? resilience!.send,
     stages: options.stages,
     service: options.service,
     app: options.app,
@@ -132,6 +135,7 @@ export function createAmbassador(options: AmbassadorOptions): Ambassador {
     },
     stop() {
       source?.stop()
+      resilience?.stop()
     },
   }
 }
