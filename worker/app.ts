@@ -22,6 +22,7 @@ import { createAdmin } from './admin.ts'
 import { createChain, type ChainStages } from './filters/chain.ts'
 import type { Send } from './upstream/send.ts'
 import { createResilientSend } from './upstream/resilient-send.ts'
+import { faultStage } from './filters/fault.ts'
 
 export interface AmbassadorOptions {
   platform: Platform
@@ -79,7 +80,8 @@ export function createAmbassador(options: AmbassadorOptions): Ambassador {
     metrics,
     logger,
     send: options.send ?? resilience!.send,
-    stages: options.stages,
+    // Fault is a route filter and always on; callers add the policy stages.
+    stages: { fault: faultStage(), ...options.stages },
     service: options.service,
     app: options.app,
   })
