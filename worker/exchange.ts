@@ -39,4 +39,6 @@ export interface Exchange {
   source: string | undefined
   /** Response header edits collected by stages (CORS, ResponseHeaderModifier). */
   responseEdits: Array<(headers: Headers) => void> | undefined
+  /** Header name/value pairs stages add to the upstream request (the outbound identity token). */
+  upstreamSet?: string[]
 }

@@ -21,6 +21,7 @@ import type { Logger } from '../observe/access-log.ts'
 import { requestId, REQUEST_ID_HEADER } from '../observe/request-id.ts'
 import { childTrace, TRACEPARENT_HEADER } from '../observe/trace-context.ts'
 import { localReply, localReplyFor } from '../local-reply.ts'
+import { IDENTITY_HEADER } from '../../protocol/identity/claims.ts'
 import type { Send } from '../upstream/send.ts'
 import type { ServiceEndpoints } from '../upstream/endpoints.ts'
 
@@ -52,7 +53,8 @@ export interface ChainOptions {
 }
 
 export const SOURCE_HEADER = 'x-legate-source'
-const DROP_INBOUND: ReadonlySet<string> = new Set([SOURCE_HEADER])
+// Only the ambassador speaks for a service: a client's (or an app's) source or token never passes.
+const DROP_INBOUND: ReadonlySet<string> = new Set([SOURCE_HEADER, IDENTITY_HEADER])
 const STAGE_ORDER = ['identity', 'authz', 'rateLimit', 'fault', 'cors'] as const
 /** Status codes as label strings, made once. */
 const CODES: string[] = Array.from({ length: 600 }, (_, i) => String(i))
@@ -239,8 +241,8 @@ export function createChain(options: ChainOptions): Chain {
       method: ex.method,
       path: ex.query ? `${path}?${ex.query}` : path,
       host,
-      set: setHeaders(ex, c),
-      drop: direction === 'gateway' ? DROP_INBOUND : undefined,
+      set: ex.upstreamSet ? [...setHeaders(ex, c), ...ex.upstreamSet] : setHeaders(ex, c),
+      drop: DROP_INBOUND,
       editRequestHeaders: rule.requestHeaders,
       editResponseHeaders: responseEditor(ex, rule.responseHeaders),
       headersTimeout: t.backendRequest || t.request || 0,

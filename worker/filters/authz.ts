@@ -1,0 +1,45 @@
+/**
+ * The authorization stage: the request's config snapshot, compiled once into per-service
+ * matchers, decides whether the verified caller (`ex.source`, set by the identity stage)
+ * from this address may make this request to this service. Refused: 403 `forbidden`.
+ * Enforced where the service is: inbound, and gateway mode for the routed service.
+ *
+ * @example
+ * createChain({ ..., stages: { authz: authzStage({ onDecision: (d) => count(d) }) } })
+ * @module
+ */
+import { parseIp } from '../../protocol/cidr.ts'
+import type { Snapshot } from '../config/snapshot.ts'
+import { localReply } from '../local-reply.ts'
+import { compileAuthorization, type AuthorizationDecision, type AuthorizationTable } from '../policy/authorization.ts'
+import type { StageFactory } from './chain.ts'
+
+export interface AuthzStageOptions {
+  /** Told about every decision a policy made (a per-policy counter); not called when no policy applies. */
+  onDecision?: (service: string, decision: AuthorizationDecision) => void
+}
+
+export function authzStage(options: AuthzStageOptions = {}): StageFactory {
+  const tables = new WeakMap<Snapshot, AuthorizationTable>()
+  return (snapshot, direction) => {
+    if (direction === 'outbound') return undefined
+    let table = tables.get(snapshot)
+    if (!table) tables.set(snapshot, (table = compileAuthorization(snapshot.verified.config.policies.authorization)))
+    if (table.size === 0) return undefined
+    const t = table
+    return (ex, c) => {
+      if (!ex.service) return undefined
+      const decision = t.decide(ex.service, {
+        method: ex.method,
+        path: ex.path,
+        headers: c.req.raw.headers,
+        source: ex.source,
+        ip: ex.client ? parseIp(ex.client) : undefined,
+      })
+      if (decision.policy !== undefined || !decision.allowed) options.onDecision?.(ex.service, decision)
+      if (decision.allowed) return undefined
+      ex.reason = 'forbidden'
+      return localReply('forbidden', decision.reason)
+    }
+  }
+}
