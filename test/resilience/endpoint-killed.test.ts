@@ -1,0 +1,66 @@
+/**
+ * Acceptance 2 of issue 6: one of three endpoints is killed under steady load (400 req/s).
+ * With retries on, no client request fails; with retries off, failures happen only until
+ * outlier detection ejects the dead endpoint, and stop afterwards.
+ */
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import { load, startFlaky, startMesh, type FlakyUpstream } from './helpers.ts'
+
+const RPS = 400
+const DURATION = 3000
+const KILL_AT = 1000
+
+async function run(retry: boolean) {
+  const ups: FlakyUpstream[] = await Promise.all(['a', 'b', 'c'].map((n) => startFlaky(n)))
+  const amb = await startMesh({
+    services: [
+      {
+        name: 'echo',
+        endpoints: ups.map((u) => u.url),
+        outlierDetection: { consecutive5xx: 3, interval: '10s', baseEjectionTime: '30s', maxEjectionPercent: 50 },
+      },
+    ],
+    routes: [{ name: 'echo', hostnames: ['echo'], rules: [{ backendRefs: [{ name: 'echo' }], ...(retry ? { retry: { attempts: 2, codes: [502, 503, 504], backoff: '5ms' } } : {}) }] }],
+  })
+  let killed = false
+  try {
+    const r = await load({
+      port: amb.ports.outbound,
+      host: 'echo',
+      rps: RPS,
+      durationMs: DURATION,
+      onTick: (t) => {
+        if (!killed && t >= KILL_AT) {
+          killed = true
+          void ups[1]!.kill()
+        }
+      },
+    })
+    const retries = amb.ambassador.metrics.retries.get(['echo'])
+    return { r, retries, ejected: amb.ambassador.metrics.registry.render().match(/legate_endpoint_ejections_total\{[^}]*\} (\d+)/)?.[1] }
+  } finally {
+    await amb.close()
+    await Promise.all(ups.map((u) => u.close()))
+  }
+}
+
+test('one of three endpoints killed at 400 req/s, retries on: zero failed client requests', async () => {
+  const { r, retries, ejected } = await run(true)
+  assert.ok(r.sent >= RPS * (DURATION / 1000) * 0.95, `sent ${r.sent}`)
+  assert.deepEqual(r.failures, [], `failed: ${r.failures.length} (${[...r.statuses].join(' ')})`)
+  assert.equal(ejected, '1')
+  console.log(`# retries on: ${r.sent} requests, 0 failed, ${retries} retries, dead endpoint ejected once`)
+})
+
+test('one of three endpoints killed at 400 req/s, retries off: failures stop after ejection', async () => {
+  const { r, ejected } = await run(false)
+  assert.equal(ejected, '1')
+  const n = r.failures.length
+  assert.ok(n >= 1, 'the kill must cost something without retries')
+  // consecutive5xx failures eject it; requests already on their way to it fail too.
+  assert.ok(n <= 3 + 10, `${n} failures`)
+  const last = Math.max(...r.failures)
+  assert.ok(last < KILL_AT + 500, `last failure at ${Math.round(last)} ms, the kill at ${KILL_AT} ms`)
+  console.log(`# retries off: ${r.sent} requests, ${n} failed (all within ${Math.round(last - KILL_AT)} ms of the kill)`)
+})
