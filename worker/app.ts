@@ -23,6 +23,8 @@ import { createChain, type ChainStages } from './filters/chain.ts'
 import type { Send } from './upstream/send.ts'
 import { createResilientSend } from './upstream/resilient-send.ts'
 import { faultStage } from './filters/fault.ts'
+import { createPolicyStages } from './policy/policy-stages.ts'
+import type { GlobalLimiter } from './policy/global-limiter.ts'
 
 export interface AmbassadorOptions {
   platform: Platform
@@ -43,6 +45,10 @@ export interface AmbassadorOptions {
   maxConfigBytes?: number
   /** Policy, fault and CORS stages, compiled per config (see `filters/chain.ts`). */
   stages?: ChainStages
+  /** The shared store for `scope: global` rate limits (Redis on Node/Deno, a Durable Object on workerd). */
+  rateLimitStore?: GlobalLimiter
+  /** Keys remembered per local rate limit policy (default 100 000). */
+  maxRateLimitKeys?: number
   /** Replaces the upstream step (retries, circuit breaking); default: one attempt, round-robin. */
   send?: Send
   /** Control long-poll tuning (tests). */
@@ -80,8 +86,12 @@ export function createAmbassador(options: AmbassadorOptions): Ambassador {
     metrics,
     logger,
     send: options.send ?? resilience!.send,
-    // Fault is a route filter and always on; callers add the policy stages.
-    stages: { fault: faultStage(), ...options.stages },
+    // Policies (identity, authz, rate limit, CORS) and Fault are always on; callers may override a stage.
+    stages: {
+      ...createPolicyStages({ registry: metrics.registry, service: options.service, identityKey: options.identityKey, rateLimitStore: options.rateLimitStore, maxRateLimitKeys: options.maxRateLimitKeys }),
+      fault: faultStage(),
+      ...options.stages,
+    },
     service: options.service,
     app: options.app,
   })
