@@ -71,7 +71,9 @@ export async function verifyCompact(token: unknown, check: CompactCheck): Promis
     payloadBytes = (await compactVerify(text, found.key, { algorithms: [alg] })).payload
   } catch (err) {
     if (err instanceof errors.JWSSignatureVerificationFailed) throw new LegateError('bad_signature', `${what} signature does not verify with key "${kid}"`)
-    if (err instanceof errors.JOSENotSupported || err instanceof errors.JOSEAlgNotAllowed) throw new LegateError('bad_alg', `${what}: ${(err as Error).message}`)
+    if (err instanceof errors.JOSEAlgNotAllowed) throw new LegateError('bad_alg', `${what}: ${(err as Error).message}`)
+    // The alg and key type were checked above, so what jose still cannot support here is an
+    // unknown critical header extension (`crit`): a form problem, not an algorithm one.
     throw new LegateError('malformed', `${what}: ${(err as Error).message}`)
   }
   let payload: unknown

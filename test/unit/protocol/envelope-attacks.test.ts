@@ -195,6 +195,12 @@ test('JWS JSON serialization instead of compact → malformed', async () => {
   await refuses(JSON.stringify({ payload: jws.payload, signatures: [{ protected: jws.protected, signature: jws.signature }] }), 'malformed')
 })
 
+test('an unknown critical header extension ("crit") → malformed', async () => {
+  const [, payload, sig] = (await signed()).split('.')
+  await refuses(`${b64url(JSON.stringify({ ...configHeader(ed), crit: ['exp'], exp: NOW }))}.${payload}.${sig}`, 'malformed')
+  await refuses(`${b64url(JSON.stringify({ ...configHeader(ed), crit: [] }))}.${payload}.${sig}`, 'malformed')
+})
+
 test('validly signed payload that is not JSON, or a JSON array → malformed', async () => {
   await refuses(await signWith(ed.key, configHeader(ed), 'not json'), 'malformed')
   await refuses(await signWith(ed.key, configHeader(ed), '[1,2]'), 'malformed')
