@@ -37,3 +37,14 @@ test('broken syntax names the line and column', () => {
   malformed('mesh: demo\nroutes:\n  - name: a\n   rules: []\n', /line 4/)
   malformed('{"mesh": "demo"', /line 1/)
 })
+
+test('a "__proto__" key stays an ordinary field (no prototype change), which the schema then refuses', async () => {
+  const { checkMeshConfig } = await import('../../../protocol/validate.ts')
+  for (const text of ['{"mesh":"demo","__proto__":{"polluted":1}}', 'mesh: demo\n__proto__: { polluted: 1 }\n']) {
+    const value = parseConfigText(text) as Record<string, unknown>
+    assert.equal(Object.getPrototypeOf(value), Object.prototype)
+    assert.equal(({} as Record<string, unknown>).polluted, undefined)
+    assert.ok(Object.hasOwn(value, '__proto__'))
+    assert.deepEqual(checkMeshConfig(value), [{ path: '__proto__', message: 'unknown field "__proto__"' }])
+  }
+})
