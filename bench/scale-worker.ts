@@ -1,0 +1,87 @@
+/**
+ * One point of the config-scale scenario, in a fresh process (so its RSS is its own):
+ * generate a mesh with N routes, sign it, then time what an ambassador does when the config
+ * arrives: verify (size cap, signature, claims, schema) and compile (routing table and
+ * endpoint state, `compileSnapshot` → `compileRoutes`). Also the RSS the compiled snapshot
+ * holds and the cost of one route lookup for the last route. Writes the JWS to OUT for the
+ * ambassador part, prints one JSON line.
+ *
+ *   node --expose-gc --import tsx bench/scale-worker.ts N UPSTREAM_URL OUT.jws
+ * @module
+ */
+import { writeFileSync } from 'node:fs'
+import { performance } from 'node:perf_hooks'
+import { generateSigningKey, createTrustSet, importSigningKey, signConfig, verifyConfig } from '../protocol/index.ts'
+import { compileSnapshot } from '../worker/config/snapshot.ts'
+import { meshDocument, MESH } from './lib/legate.ts'
+import { median } from './lib/stats.ts'
+
+const [nArg, upstream, out] = process.argv.slice(2)
+const n = Number(nArg)
+const gc = (globalThis as { gc?: () => void }).gc ?? (() => {})
+const rssMb = () => process.memoryUsage().rss / 2 ** 20
+const heapMb = () => process.memoryUsage().heapUsed / 2 ** 20
+
+const { privateJwk, publicJwk } = await generateSigningKey('bench-scale')
+const key = await importSigningKey(privateJwk)
+const trust = await createTrustSet({ keys: [publicJwk] })
+const doc = meshDocument(upstream!, n)
+const t0 = performance.now()
+const jws = await signConfig(doc, { ...key, ttlSeconds: 86400 })
+const signMs = performance.now() - t0
+if (out) writeFileSync(out, jws + '\n')
+const maxBytes = jws.length + 1024
+
+const reps = n >= 100_000 ? 3 : n >= 10_000 ? 5 : 9
+const verifyTimes: number[] = []
+const compileTimes: number[] = []
+let verified = await verifyConfig(jws, { trust, mesh: MESH, maxBytes })
+compileSnapshot(verified, Date.now()) // warm the code paths once
+for (let i = 0; i < reps; i++) {
+  gc()
+  const a = performance.now()
+  verified = await verifyConfig(jws, { trust, mesh: MESH, maxBytes })
+  const b = performance.now()
+  compileSnapshot(verified, Date.now())
+  const c = performance.now()
+  verifyTimes.push(b - a)
+  compileTimes.push(c - b)
+}
+
+// RSS and heap the compiled snapshot holds (the verified config is held either way).
+gc()
+gc()
+const rss0 = rssMb()
+const heap0 = heapMb()
+const snapshot = compileSnapshot(verified, Date.now())
+gc()
+gc()
+const snapshotHeapMb = heapMb() - heap0
+const snapshotRssMb = rssMb() - rss0
+
+// One lookup for the last route (Host h<N-1>), and one for the implicit service route.
+const headers = new Headers()
+const req = { host: n > 0 ? `h${n - 1}` : 'echo', path: '/100b', method: 'GET', headers, query: '' }
+let hits = 0
+const lookups = 200_000
+for (let i = 0; i < 20_000; i++) if (snapshot.table.match(req)) hits++
+const l0 = performance.now()
+for (let i = 0; i < lookups; i++) if (snapshot.table.match(req)) hits++
+const lookupNs = ((performance.now() - l0) * 1e6) / lookups
+
+process.stdout.write(
+  JSON.stringify({
+    routes: n,
+    jwsBytes: jws.length,
+    signMs,
+    verifyMs: median(verifyTimes),
+    compileMs: median(compileTimes),
+    applyMs: median(verifyTimes.map((v, i) => v + compileTimes[i]!)),
+    reps,
+    snapshotHeapMb,
+    snapshotRssMb,
+    processRssMb: rssMb(),
+    lookupNs,
+    matched: hits === lookups + 20_000,
+  }) + '\n',
+)
