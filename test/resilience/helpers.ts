@@ -27,6 +27,8 @@ export interface FlakyUpstream {
   /** Traffic requests seen (health checks not counted). */
   hits: number
   healthHits: number
+  /** For requests met in 'hang' mode: ms from arrival until the ambassador gave up on them. */
+  hangDurations: number[]
   /** TCP connections open now, and the most ever open at once. */
   readonly openSockets: number
   maxOpenSockets: number
@@ -49,6 +51,7 @@ export async function startFlaky(name: string): Promise<FlakyUpstream> {
     mode: 'ok',
     hits: 0,
     healthHits: 0,
+    hangDurations: [],
     get openSockets() {
       return sockets.size
     },
@@ -85,8 +88,11 @@ export async function startFlaky(name: string): Promise<FlakyUpstream> {
       else if (mode === 'reset') req.socket.destroy()
       else if (mode === 'hang') {
         const end = () => res.destroy()
+        const since = performance.now()
         hanging.add(end)
-        res.on('close', () => hanging.delete(end))
+        res.on('close', () => {
+          if (hanging.delete(end)) u.hangDurations.push(performance.now() - since)
+        })
       } else {
         const t = setTimeout(answer, mode.slow)
         res.on('close', () => clearTimeout(t))

@@ -143,6 +143,15 @@ export function createUndiciForward(options: UndiciForwardOptions = {}): UndiciF
             abort.abort(new TimeoutReason('request timeout'))
           }, req.requestTimeout)
         : undefined
+    // The per-try head timeout on a native timer: undici's headersTimeout runs on ~1 s
+    // "fast timers", so a 100 ms backendRequest would fire up to a second late.
+    const headTimer =
+      req.headersTimeout > 0
+        ? setTimeout(() => {
+            timedOut = true
+            abort.abort(new TimeoutReason('response head timeout'))
+          }, req.headersTimeout)
+        : undefined
     // The client going away cancels the upstream request, even before a response head.
     const onClose = () => {
       if (!outgoing.writableFinished) abort.abort(new Error('client closed the connection'))
@@ -169,6 +178,7 @@ export function createUndiciForward(options: UndiciForwardOptions = {}): UndiciF
             bodyTimeout: 300_000,
           },
           (data) => {
+            if (headTimer) clearTimeout(headTimer)
             status = data.statusCode
             if (req.accept && !req.accept(status)) {
               resolve({ status, delivered: false, response: RESPONSE_ALREADY_SENT, done: Promise.resolve(0) })
@@ -189,11 +199,13 @@ export function createUndiciForward(options: UndiciForwardOptions = {}): UndiciF
         .then(
           () => {
             if (timer) clearTimeout(timer)
+            if (headTimer) clearTimeout(headTimer)
             outgoing.off('close', onClose)
             finish(req.method === 'HEAD' ? 0 : sink ? sink.bytes : length)
           },
           (err: unknown) => {
             if (timer) clearTimeout(timer)
+            if (headTimer) clearTimeout(headTimer)
             outgoing.off('close', onClose)
             if (headSent) {
               // Too late for a local reply: cut the client off so it sees a truncated response.
