@@ -54,6 +54,12 @@ test('bad usage exits 2: unknown command, missing flag, missing argument, unknow
   })
 })
 
+test('no command at all is bad usage: exit 2 with the usage on stderr', async () => {
+  const r = await legate([])
+  assert.equal(r.code, 2)
+  assert.match(r.stderr, /^Usage: legate /m)
+})
+
 /** Asserts exit 1 and the one-line `error: <code>: <message>`. */
 function refused(r: { code: number | null; stderr: string; stdout: string }, code: string) {
   assert.equal(r.code, 1, r.stderr)
