@@ -1,0 +1,121 @@
+/**
+ * Local rate limit acceptance (issue 7, §3): a paced load at 3× the limit through a real
+ * ambassador's inbound listener admits burst + rate·T within 5%, refusals carry the IETF
+ * headers; and one million distinct client addresses keep the key table, and the
+ * process's memory, under the configured bound.
+ */
+import { test, before, after } from 'node:test'
+import assert from 'node:assert/strict'
+import { Agent, request } from 'node:http'
+import { setFlagsFromString } from 'node:v8'
+import { runInNewContext } from 'node:vm'
+import { parseMeshConfig } from '../../protocol/index.ts'
+import { compileRateLimits } from '../../worker/policy/rate-limiter.ts'
+import { createMesh, startInbound, type Inbound } from './fixtures.ts'
+
+let inbound: Inbound
+
+before(async () => {
+  inbound = await startInbound(await createMesh())
+})
+after(() => inbound?.close())
+
+function get(port: number, agent: Agent, path: string): Promise<{ status: number; headers: Record<string, unknown>; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = request({ host: '127.0.0.1', port, path, agent, headers: { host: 'reviews' } }, (res) => {
+      let body = ''
+      res.setEncoding('utf8')
+      res.on('data', (c: string) => (body += c))
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }))
+    })
+    req.on('error', reject)
+    req.end()
+  })
+}
+
+/** Sends `rps` requests per second for `seconds`, paced on a schedule; returns statuses and the span between first and last send. */
+async function pacedLoad(rps: number, seconds: number, path: string) {
+  const agent = new Agent({ keepAlive: true, maxSockets: 32 })
+  const total = Math.round(rps * seconds)
+  const start = performance.now()
+  const pending: Promise<{ status: number; headers: Record<string, unknown>; body: string }>[] = []
+  let last = start
+  for (let i = 0; i < total; i++) {
+    const due = start + (i * 1000) / rps
+    const wait = due - performance.now()
+    if (wait > 1) await new Promise((r) => setTimeout(r, wait))
+    last = performance.now()
+    pending.push(get(inbound.port, agent, path))
+  }
+  const results = await Promise.all(pending)
+  agent.destroy()
+  return { results, spanSeconds: (last - start) / 1000 }
+}
+
+test('at 3× the limit for 6 s, admitted = burst + rate·T within 5%; refusals are 429 with Retry-After and RateLimit headers', { timeout: 30_000 }, async () => {
+  const requests = 40
+  const burst = 4
+  await inbound.apply({
+    policies: { rateLimits: [{ name: 'per-client', targets: ['reviews'], key: 'client-ip', match: { path: { type: 'PathPrefix', value: '/api' } }, limit: { requests, per: '1s', burst } }] },
+  })
+  const { results, spanSeconds } = await pacedLoad(requests * 3, 6, '/api/items')
+  const admitted = results.filter((r) => r.status === 200).length
+  const limited = results.filter((r) => r.status === 429)
+  const expected = burst + requests * spanSeconds
+  const error = Math.abs(admitted - expected) / expected
+  console.log(`# sent ${results.length} in ${spanSeconds.toFixed(2)} s, admitted ${admitted}, expected ${expected.toFixed(1)}, error ${(error * 100).toFixed(2)}%`)
+  assert.equal(admitted + limited.length, results.length)
+  assert.ok(error <= 0.05, `admitted ${admitted}, expected ${expected.toFixed(1)} (${(error * 100).toFixed(1)}% off)`)
+  const r = limited[0]!
+  assert.equal(JSON.parse(r.body).error, 'rate_limited')
+  assert.equal(r.headers['retry-after'], '1')
+  assert.equal(r.headers['ratelimit-policy'], '"per-client";q=40;w=1')
+  assert.match(String(r.headers['ratelimit']), /^"per-client";r=0;t=1$/)
+  // Outside the match, the policy does not apply.
+  const other = await pacedLoad(200, 0.5, '/other')
+  assert.ok(other.results.every((x) => x.status === 200))
+  const text = await (await fetch(`http://127.0.0.1:${inbound.amb.ports.admin}/metrics`)).text()
+  assert.match(text, new RegExp(`legate_rate_limited_total\\{policy="per-client"\\} ${limited.length}\\b`))
+  assert.match(text, /legate_local_replies_total\{reason="rate_limited"\} [1-9]/)
+})
+
+test('buckets survive a config update that leaves the policy unchanged', async () => {
+  const policy = { name: 'tiny', key: 'global', limit: { requests: 2, per: '1m' } }
+  await inbound.apply({ policies: { rateLimits: [policy] } })
+  const agent = new Agent({ keepAlive: true })
+  assert.deepEqual([(await get(inbound.port, agent, '/')).status, (await get(inbound.port, agent, '/')).status, (await get(inbound.port, agent, '/')).status], [200, 200, 429])
+  await inbound.apply({ policies: { rateLimits: [policy], authorization: [{ name: 'allow-all', rules: [{}] }] } })
+  assert.equal((await get(inbound.port, agent, '/')).status, 429, 'a new version must not refill the bucket')
+  agent.destroy()
+})
+
+function gc() {
+  setFlagsFromString('--expose-gc')
+  ;(runInNewContext('gc') as () => void)()
+}
+
+test('one million distinct client-ip keys: the table stays at its bound (100k) and memory under it', { timeout: 60_000 }, async () => {
+  const maxKeys = 100_000
+  const [policy] = parseMeshConfig({
+    mesh: 'demo',
+    services: [{ name: 'reviews', endpoints: ['http://127.0.0.1:9'] }],
+    policies: { rateLimits: [{ name: 'per-client', key: 'client-ip', limit: { requests: 10, per: '1s' } }] },
+  }).policies.rateLimits
+  const limiter = compileRateLimits([policy!], { maxKeys })
+  const req = { host: 'reviews', path: '/', method: 'GET', headers: new Headers(), query: '', source: undefined }
+  gc()
+  const rss0 = process.memoryUsage().rss
+  let peak = rss0
+  for (let i = 0; i < 1_000_000; i++) {
+    await limiter.check('reviews', { ...req, ip: `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}` })
+    if ((i & 0xffff) === 0) peak = Math.max(peak, process.memoryUsage().rss)
+  }
+  gc()
+  const rss1 = process.memoryUsage().rss
+  peak = Math.max(peak, rss1)
+  const mb = (n: number) => (n / 1024 / 1024).toFixed(1)
+  console.log(`# 1M keys, bound ${maxKeys}: live keys ${limiter.keys('per-client')}, RSS growth ${mb(rss1 - rss0)} MB (peak +${mb(peak - rss0)} MB)`)
+  assert.equal(limiter.keys('per-client'), maxKeys)
+  // 100k keys: a Map entry and two float64s each, well under 64 MB; unbounded, 1M keys would need several times that.
+  assert.ok(rss1 - rss0 < 64 * 1024 * 1024, `RSS grew by ${mb(rss1 - rss0)} MB`)
+})
