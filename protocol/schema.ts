@@ -83,6 +83,9 @@ const publicJwk = z
   .looseObject({ kty: z.enum(['OKP', 'EC']), kid: z.string().min(1).max(256), crv: z.string(), x: z.string() })
   .superRefine((jwk, ctx) => {
     if ('d' in jwk) ctx.addIssue({ code: 'custom', message: 'is a private key; the config carries public keys only' })
+    // Identity tokens are EdDSA only (CONTRACT §5): say so when the config is written, not
+    // when the first request between two services is refused.
+    else if (jwk.kty !== 'OKP' || jwk.crv !== 'Ed25519') ctx.addIssue({ code: 'custom', message: `identity tokens are EdDSA: workload keys must be Ed25519 (kty OKP, crv Ed25519), not ${jwk.kty} ${jwk.crv}` })
   })
 
 const hashKey = z

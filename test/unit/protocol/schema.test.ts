@@ -214,6 +214,9 @@ test('identity keys must be public keys', async () => {
   valid(doc)
   doc.services[0].identity = { keys: [k.privateJwk] }
   issueAt(doc, 'services[0].identity.keys[0]', /private key/)
+  // Identity tokens are EdDSA: a P-256 workload key could never sign one.
+  doc.services[0].identity = { keys: [(await makeKey('echo-es', 'ES256')).publicJwk] }
+  issueAt(doc, 'services[0].identity.keys[0]', /must be Ed25519/)
 })
 
 // ---------------------------------------------------------- cross-references
