@@ -76,7 +76,8 @@ test('refused inputs exit 1 with `error: <code>: <message>`', async () => {
   const notJws = join(dir, 'not.jws')
   await writeFile(notJws, 'mesh: demo\n')
 
-  const [untrusted, badSig, malformed, wrongMesh, missing, badTrust] = await Promise.all([
+  const jwsText = await readFile(jws, 'utf8')
+  const [untrusted, badSig, malformed, wrongMesh, missing, badTrust, stdinTooLarge] = await Promise.all([
     legate(['verify', jws, '--trust', join(dir, 'other.jwks.json')]),
     legate(['verify', tampered, '--trust', join(dir, 'ops.jwks.json')]),
     legate(['verify', notJws, '--trust', join(dir, 'ops.jwks.json')]),
@@ -84,6 +85,8 @@ test('refused inputs exit 1 with `error: <code>: <message>`', async () => {
     legate(['verify', join(dir, 'nope.jws'), '--trust', join(dir, 'ops.jwks.json')]),
     // A private key is never a trust file.
     legate(['verify', jws, '--trust', join(dir, 'ops.private.jwk.json')]),
+    // The cap holds on stdin too, counted while reading.
+    legate(['verify', '-', '--trust', join(dir, 'ops.jwks.json'), '--max-config-bytes', '100'], { stdin: jwsText }),
   ])
   refused(untrusted, 'untrusted_key')
   refused(badSig, 'bad_signature')
@@ -91,6 +94,7 @@ test('refused inputs exit 1 with `error: <code>: <message>`', async () => {
   refused(wrongMesh, 'wrong_mesh')
   refused(missing, 'io_error')
   refused(badTrust, 'malformed')
+  refused(stdinTooLarge, 'too_large')
 })
 
 test('sign refuses an invalid config (invalid_config, with paths) and keygen will not overwrite a key', async () => {
