@@ -6,6 +6,7 @@
 import type { Command } from 'commander'
 import { LOG_LEVELS, type LogLevel } from '../../worker/observe/access-log.ts'
 import { startNodeAmbassador } from '../../worker/entry/node.ts'
+import { connectRedisLimiter } from '../../worker/policy/node/connect-redis-limiter.ts'
 import { maxConfigBytesOption, option, port, readJson, readTrust, UsageError } from '../options.ts'
 
 interface AmbassadorFlags {
@@ -20,6 +21,7 @@ interface AmbassadorFlags {
   admin: number
   state?: string
   identityKey?: string
+  ratelimitStore?: string
   logLevel: string
   maxConfigBytes?: number
 }
@@ -50,6 +52,7 @@ export function ambassador(program: Command) {
     .addOption(option('--admin <port>', 'admin listener port').argParser(port).default(15000))
     .addOption(option('--state <dir>', 'keep the last-known-good config here; served at once on restart'))
     .addOption(option('--identity-key <jwk>', 'this service\'s private workload key (JWK file)'))
+    .addOption(option('--ratelimit-store <url>', 'redis://host:port: the shared store for scope: global rate limits'))
     .addOption(option('--log-level <level>', `one of ${LOG_LEVELS.join(', ')}`).default('info'))
     .addOption(maxConfigBytesOption())
     .action(async (opts: AmbassadorFlags) => {
@@ -58,6 +61,8 @@ export function ambassador(program: Command) {
       if (!LOG_LEVELS.includes(opts.logLevel as LogLevel)) throw new UsageError(`--log-level must be one of ${LOG_LEVELS.join(', ')}`)
       const trust = await readTrust(opts.trust)
       const identityKey = opts.identityKey ? await readJson(opts.identityKey, 'identity key') : undefined
+      if (opts.ratelimitStore && !/^rediss?:\/\//.test(opts.ratelimitStore)) throw new UsageError('--ratelimit-store must be a redis:// or rediss:// URL')
+      const rateLimitStore = opts.ratelimitStore ? connectRedisLimiter(opts.ratelimitStore) : undefined
       const running = await startNodeAmbassador({
         trust,
         mesh: opts.mesh,
@@ -67,6 +72,7 @@ export function ambassador(program: Command) {
         configFile: opts.configFile,
         stateDir: opts.state,
         identityKey,
+        rateLimitStore,
         logLevel: opts.logLevel as LogLevel,
         maxConfigBytes: opts.maxConfigBytes,
         inboundPort: opts.inbound,
