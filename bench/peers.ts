@@ -7,6 +7,7 @@
  * @module
  */
 import { mkdirSync, writeFileSync, existsSync, chmodSync } from 'node:fs'
+import { spawnSync } from 'node:child_process'
 import { join } from 'node:path'
 import { which } from './lib/proc.ts'
 import type { LegateFiles } from './lib/legate.ts'
@@ -225,6 +226,24 @@ backend be
           env: { LEGATE_LOG_LEVEL: 'silent' },
           readyUrl: `http://127.0.0.1:${this.port + 200}/readyz`,
         }
+      },
+    },
+    {
+      // Diagnostic: the same CLI bundled into one ESM file by esbuild (no tsx loader at run
+      // time, no per-closure __name helpers): what a build step would change.
+      name: 'legate-node-bundle',
+      group: 'legate',
+      runtime: 'node',
+      port: next(),
+      host: 'echo',
+      missing: (ctx) => legateMissing(ctx) ?? needBin(BIN('esbuild'), 'esbuild'),
+      launch(ctx) {
+        const out = join(ctx.dir, 'legate-bundle.mjs')
+        if (!existsSync(out)) {
+          const r = spawnSync(BIN('esbuild'), [join(ROOT, 'cli/main.ts'), '--bundle', '--platform=node', '--format=esm', '--target=node20', `--outfile=${out}`, '--log-level=error', "--banner:js=import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);"], { encoding: 'utf8', cwd: ROOT })
+          if (r.status !== 0) throw new Error(`esbuild failed: ${r.stderr}`)
+        }
+        return { cmd: NODE, args: [out, ...legateArgs(ctx, this.port)], env: { LEGATE_LOG_LEVEL: 'silent' }, readyUrl: `http://127.0.0.1:${this.port + 200}/readyz` }
       },
     },
     {
