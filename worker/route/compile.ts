@@ -51,18 +51,17 @@ export function compileRoutes(config: MeshConfig): RouteTable {
       const compiled = compileRule(route.name, index, rule)
       for (const match of rule.matches) {
         const { type, value } = match.path
-        const result: RouteMatchResult =
-          type === 'PathPrefix' ? { rule: compiled, matchedPrefix: prefixKey(value) || '/' } : { rule: compiled }
         const conditions = compileConditions(match, regex)
         // One object shape for every candidate keeps the lookup loop monomorphic.
-        const candidate: Candidate = {
+        const candidate: Candidate = Object.freeze({
+          rule: compiled,
+          matchedPrefix: type === 'PathPrefix' ? prefixKey(value) || '/' : undefined,
           method: conditions.method,
           headers: conditions.headers,
           query: conditions.query,
           order: order++,
-          result: Object.freeze(result),
           regex: type === 'RegularExpression' ? regex(value) : undefined,
-        }
+        })
         for (const table of tables) table.add(type, value, candidate)
       }
     })
@@ -73,7 +72,8 @@ export function compileRoutes(config: MeshConfig): RouteTable {
     for (const host of [service.name, `${service.name}.${config.mesh}`]) {
       if (exact.has(host)) continue
       const table = new HostTable()
-      table.add('PathPrefix', '/', { method: undefined, headers: [], query: [], order: -1, result: Object.freeze({ rule: implicitRule(service.name) }), regex: undefined })
+      const rule = implicitRule(service.name)
+      table.add('PathPrefix', '/', Object.freeze({ rule, matchedPrefix: undefined, method: undefined, headers: [], query: [], order: -1, regex: undefined }))
       exact.set(host, table)
     }
   }

@@ -10,14 +10,20 @@
 import type { RouteMatchResult, RouteRequest } from './types.ts'
 import { compareConditions, conditionsMet, type Conditions } from './conditions.ts'
 
-export interface Candidate extends Conditions {
+/**
+ * One match of one rule, as the index holds it. It is also the `RouteMatchResult` a lookup
+ * returns (built once, frozen): with 10,000 routes every object a lookup touches is likely a
+ * cache miss, so the result is not a separate object.
+ */
+export interface Candidate extends Conditions, RouteMatchResult {
   /** Position in the document (route, rule, match): the last tie-break. */
   readonly order: number
-  /** Returned as is by every lookup that picks this candidate: built once, frozen. */
-  readonly result: RouteMatchResult
   /** For RegularExpression paths; undefined otherwise. */
   readonly regex: RegExp | undefined
 }
+
+/** An index entry: one candidate (the common case, no array to chase) or several, sorted. */
+type Entry = Candidate | Candidate[]
 
 export type PathKind = 'Exact' | 'PathPrefix' | 'RegularExpression'
 
@@ -30,8 +36,8 @@ export function prefixKey(value: string): string {
 
 export class HostTable {
   // Created on first use: a large mesh has thousands of host tables, most with one kind of path.
-  private exact: Map<string, Candidate[]> | undefined
-  private prefix: Map<string, Candidate[]> | undefined
+  private exact: Map<string, Entry> | undefined
+  private prefix: Map<string, Entry> | undefined
   /**
    * `prefixLengths[n]` is true when some prefix key has length n, so most probes are skipped
    * without slicing or hashing. A plain array: thousands of small typed arrays would each carry
@@ -47,9 +53,10 @@ export class HostTable {
     }
     const map = kind === 'Exact' ? (this.exact ??= new Map()) : (this.prefix ??= new Map())
     const key = kind === 'Exact' ? value : prefixKey(value)
-    const list = map.get(key)
-    if (list === undefined) map.set(key, [candidate])
-    else list.push(candidate)
+    const entry = map.get(key)
+    if (entry === undefined) map.set(key, candidate)
+    else if (Array.isArray(entry)) entry.push(candidate)
+    else map.set(key, [entry, candidate])
     if (kind === 'PathPrefix') {
       while (this.prefixLengths.length <= key.length) this.prefixLengths.push(false)
       this.prefixLengths[key.length] = true
@@ -58,8 +65,8 @@ export class HostTable {
 
   /** Sorts every candidate list by precedence; call once, after the last `add`. */
   seal(): void {
-    if (this.exact) for (const list of this.exact.values()) if (list.length > 1) list.sort(compareConditions)
-    if (this.prefix) for (const list of this.prefix.values()) if (list.length > 1) list.sort(compareConditions)
+    if (this.exact) for (const entry of this.exact.values()) if (Array.isArray(entry)) entry.sort(compareConditions)
+    if (this.prefix) for (const entry of this.prefix.values()) if (Array.isArray(entry)) entry.sort(compareConditions)
     this.regex.sort(compareConditions)
   }
 
@@ -83,16 +90,17 @@ export class HostTable {
     const regex = this.regex
     for (let i = 0; i < regex.length; i++) {
       const c = regex[i]!
-      if (c.regex!.test(path) && conditionsMet(c, req)) return c.result
+      if (c.regex!.test(path) && conditionsMet(c, req)) return c
     }
     return undefined
   }
 }
 
-function firstMet(list: readonly Candidate[], req: RouteRequest): RouteMatchResult | undefined {
-  for (let i = 0; i < list.length; i++) {
-    const c = list[i]!
-    if (conditionsMet(c, req)) return c.result
+function firstMet(entry: Entry, req: RouteRequest): RouteMatchResult | undefined {
+  if (!Array.isArray(entry)) return conditionsMet(entry, req) ? entry : undefined
+  for (let i = 0; i < entry.length; i++) {
+    const c = entry[i]!
+    if (conditionsMet(c, req)) return c
   }
   return undefined
 }
