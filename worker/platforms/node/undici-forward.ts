@@ -1,13 +1,12 @@
 /**
- * The Node fast path: one undici `Pool` per endpoint origin (keep-alive), the request body
- * piped from the raw `IncomingMessage`, and the upstream response written straight to the
- * raw `ServerResponse` (`c.env.outgoing`), after which the Hono handler returns
+ * The Node fast path: one undici `Pool` per endpoint origin (keep-alive), dispatched with
+ * our own handler; the request body piped from the raw `IncomingMessage`, and the upstream
+ * response written straight to the raw `ServerResponse` (`c.env.outgoing`); the Hono handler returns
  * `RESPONSE_ALREADY_SENT`. Going through a web `Response` instead measured twice the CPU
  * per request (NOTES.md); this path measured as fast as a bare node:http forwarder.
  * @module
  */
-import { Writable } from 'node:stream'
-import type { IncomingHttpHeaders, OutgoingHttpHeaders, ServerResponse } from 'node:http'
+import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http'
 import { Pool } from 'undici'
 import type { Context } from 'hono'
 import type { HttpBindings } from '@hono/node-server'
@@ -22,6 +21,8 @@ export interface UndiciForwardOptions {
   connections?: number
   /** ms to establish a connection (default 5 s). */
   connectTimeout?: number
+  /** TLS connect options for an https: origin (per-service CA, SNI, client certificate; see tls-options.ts). */
+  tlsFor?: (origin: string) => object | undefined
 }
 
 export interface UndiciForward {
@@ -62,51 +63,32 @@ function headersToFlat(h: Headers): string[] {
   return out
 }
 
-/** Response headers for the client: hop-by-hop removed in place, then the route's edits. */
-function downstream(headers: IncomingHttpHeaders, req: UpstreamRequest): OutgoingHttpHeaders {
-  const conn = headers.connection
-  if (conn !== undefined) for (const name of connectionNamed(String(conn))) delete headers[name]
-  for (const name in headers) if (isHopByHop(name)) delete headers[name]
-  if (!req.editResponseHeaders) return headers
+/** Response headers for the client as a flat list: hop-by-hop removed, then the route's edits. */
+function downstream(raw: Buffer[], req: UpstreamRequest): { headers: string[]; length: number } {
+  const out: string[] = []
+  let named: string[] | undefined
+  let length = -1
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i]!.toString('latin1')
+    const lower = name.toLowerCase()
+    const value = raw[i + 1]!.toString('latin1')
+    if (isHopByHop(lower)) {
+      if (lower === 'connection') (named ??= []).push(...connectionNamed(value))
+      continue
+    }
+    if (lower === 'content-length') length = Number(value)
+    out.push(name, value)
+  }
+  if (named) {
+    for (let i = out.length - 2; i >= 0; i -= 2) if (named.includes(out[i]!.toLowerCase())) out.splice(i, 2)
+  }
+  if (!req.editResponseHeaders) return { headers: out, length }
   const h = new Headers()
-  for (const name in headers) {
-    const v = headers[name]
-    if (Array.isArray(v)) for (const one of v) h.append(name, one)
-    else if (v !== undefined) h.append(name, v)
-  }
+  for (let i = 0; i < out.length; i += 2) h.append(out[i]!, out[i + 1]!)
   req.editResponseHeaders(h)
-  const out: OutgoingHttpHeaders = {}
-  h.forEach((value, name) => {
-    if (name !== 'set-cookie') out[name] = value
-  })
-  const cookies = h.getSetCookie()
-  if (cookies.length) out['set-cookie'] = cookies
-  return out
+  const cl = h.get('content-length')
+  return { headers: headersToFlat(h), length: cl === null ? -1 : Number(cl) }
 }
-
-/** Writes to the client while counting bytes: used only when the upstream sent no Content-Length. */
-class CountingSink extends Writable {
-  bytes = 0
-  constructor(private readonly out: ServerResponse) {
-    super()
-    out.once('close', () => {
-      if (!out.writableFinished) this.destroy(new Error('client closed the connection'))
-    })
-  }
-  override _write(chunk: Buffer, _enc: BufferEncoding, cb: (err?: Error | null) => void) {
-    this.bytes += chunk.length
-    if (this.out.write(chunk)) cb()
-    else this.out.once('drain', () => cb())
-  }
-  override _final(cb: (err?: Error | null) => void) {
-    this.out.end(() => cb())
-  }
-}
-
-const discard = () =>
-  new Writable({
-    write: (_c, _e, cb) => cb(),
-  })
 
 class TimeoutReason extends Error {
   override readonly name = 'TimeoutError'
@@ -120,12 +102,129 @@ function upstreamError(err: unknown, origin: string, timedOut: boolean): LegateE
   return new LegateError('upstream_unavailable', `cannot reach ${origin}: ${code ?? (err as Error)?.message ?? err}`, { cause: err })
 }
 
+/**
+ * One forwarded exchange as an undici dispatch handler (the legacy callback form, which
+ * undici's HTTP/1 client calls natively): the response head is written to the client as
+ * soon as it arrives, body chunks go straight to the socket with undici paused while the
+ * client is slow, and the client closing aborts the upstream request at any point.
+ */
+class Exchange {
+  private abort: ((reason?: Error) => void) | undefined
+  /** Set when we gave up before undici handed us `abort` (the request was still queued). */
+  private abandoned: Error | undefined
+  private resume: (() => void) | undefined
+  private timer: ReturnType<typeof setTimeout> | undefined
+  private headTimer: ReturnType<typeof setTimeout> | undefined
+  private headSent = false
+  private discarding = false
+  private ended = false
+  private timedOut = false
+  private bytes = 0
+  private finish: ((bytes: number) => void) | undefined
+  private readonly onClose = () => {
+    if (!this.ended) this.cancel(new Error('client closed the connection'))
+  }
+  private readonly onDrain = () => this.resume?.()
+
+  constructor(
+    private readonly req: UpstreamRequest,
+    private readonly incoming: IncomingMessage,
+    private readonly outgoing: ServerResponse,
+    private readonly resolve: (r: UpstreamResult) => void,
+    private readonly reject: (e: LegateError) => void,
+  ) {
+    outgoing.once('close', this.onClose)
+    if (req.requestTimeout > 0) this.timer = setTimeout(() => this.expire('request timeout'), req.requestTimeout)
+  }
+
+  private expire(what: string) {
+    this.timedOut = true
+    this.cancel(new TimeoutReason(what))
+  }
+
+  /** Aborts the upstream request; when undici has not started it yet, answers now and aborts it on connect. */
+  private cancel(reason: Error) {
+    if (this.abort) return this.abort(reason)
+    if (this.abandoned) return
+    this.abandoned = reason
+    this.onError(reason)
+  }
+
+  /** undici calls this as it writes the request to a connection. */
+  onConnect(abort: (reason?: Error) => void) {
+    this.abort = abort
+    if (this.abandoned) return abort(this.abandoned)
+    if (this.outgoing.destroyed) return abort(new Error('client closed the connection'))
+    // The per-try head timeout runs from here, the request being sent (queueing for a
+    // connection is bounded by the overall request timeout), on a native timer: undici's
+    // own headersTimeout runs on ~1 s "fast timers" and would fire up to a second late.
+    if (this.req.headersTimeout > 0) this.headTimer = setTimeout(() => this.expire('response head timeout'), this.req.headersTimeout)
+  }
+
+  onHeaders(status: number, raw: Buffer[], resume: () => void): boolean {
+    // 1xx informational heads are not forwarded (undici reports them too).
+    if (status < 200) return true
+    if (this.headTimer) clearTimeout(this.headTimer)
+
+    this.resume = resume
+    if (this.req.accept && !this.req.accept(status)) {
+      this.discarding = true
+      this.resolve({ status, delivered: false, response: RESPONSE_ALREADY_SENT, done: Promise.resolve(0) })
+      return true
+    }
+    const { headers } = downstream(raw, this.req)
+    this.outgoing.writeHead(status, headers)
+    this.headSent = true
+    this.resolve({ status, delivered: true, response: RESPONSE_ALREADY_SENT, done: new Promise<number>((r) => (this.finish = r)) })
+    return true
+  }
+
+  onData(chunk: Buffer): boolean {
+    if (this.discarding) return true
+    this.bytes += chunk.length
+    if (this.outgoing.write(chunk)) return true
+    this.outgoing.once('drain', this.onDrain)
+    return false
+  }
+
+  onComplete() {
+    if (this.ended) return
+    this.ended = true
+    this.cleanup()
+    if (this.discarding) return
+    this.outgoing.end()
+    this.finish?.(this.req.method === 'HEAD' ? 0 : this.bytes)
+  }
+
+  onError(err: Error) {
+    if (this.ended) return
+    this.ended = true
+    this.cleanup()
+    if (this.discarding) return
+    if (this.headSent) {
+      // Too late for a local reply: cut the client off so it sees a truncated response.
+      this.outgoing.destroy()
+      this.finish?.(-1)
+    } else if (this.outgoing.destroyed || (this.incoming.destroyed && !this.timedOut)) {
+      // The client left first: nobody to answer (logged as 499, as nginx does).
+      this.resolve({ status: 499, delivered: true, response: RESPONSE_ALREADY_SENT, done: Promise.resolve(-1) })
+    } else this.reject(upstreamError(err, this.req.origin, this.timedOut))
+  }
+
+  private cleanup() {
+    if (this.timer) clearTimeout(this.timer)
+    if (this.headTimer) clearTimeout(this.headTimer)
+    this.outgoing.off('close', this.onClose)
+    this.outgoing.off('drain', this.onDrain)
+  }
+}
+
 export function createUndiciForward(options: UndiciForwardOptions = {}): UndiciForward {
   const pools = new Map<string, Pool>()
   const poolFor = (origin: string): Pool => {
     let pool = pools.get(origin)
     if (!pool) {
-      pool = new Pool(origin, { connections: options.connections ?? null, connect: { timeout: options.connectTimeout ?? 5_000 } })
+      pool = new Pool(origin, { connections: options.connections ?? null, connect: { timeout: options.connectTimeout ?? 5_000, ...options.tlsFor?.(origin) } })
       pools.set(origin, pool)
     }
     return pool
@@ -134,89 +233,19 @@ export function createUndiciForward(options: UndiciForwardOptions = {}): UndiciF
   const forward: UpstreamForward = (c: Context, req: UpstreamRequest) => {
     const { incoming, outgoing } = c.env as HttpBindings
     const headers = req.editRequestHeaders ? headersToFlat(upstreamHeaders(c.req.raw.headers, req)) : rawUpstreamHeaders(incoming.rawHeaders, req)
-    const abort = new AbortController()
-    let timedOut = false
-    const timer =
-      req.requestTimeout > 0
-        ? setTimeout(() => {
-            timedOut = true
-            abort.abort(new TimeoutReason('request timeout'))
-          }, req.requestTimeout)
-        : undefined
-    // The per-try head timeout on a native timer: undici's headersTimeout runs on ~1 s
-    // "fast timers", so a 100 ms backendRequest would fire up to a second late.
-    const headTimer =
-      req.headersTimeout > 0
-        ? setTimeout(() => {
-            timedOut = true
-            abort.abort(new TimeoutReason('response head timeout'))
-          }, req.headersTimeout)
-        : undefined
-    // The client going away cancels the upstream request, even before a response head.
-    const onClose = () => {
-      if (!outgoing.writableFinished) abort.abort(new Error('client closed the connection'))
-    }
-    outgoing.once('close', onClose)
-
     return new Promise<UpstreamResult>((resolve, reject) => {
-      let headSent = false
-      let status = 0
-      let length = -1
-      let sink: CountingSink | undefined
-      let finish!: (bytes: number) => void
-      const done = new Promise<number>((r) => (finish = r))
-
-      poolFor(req.origin)
-        .stream(
-          {
-            path: req.path,
-            method: req.method as 'GET',
-            headers,
-            body: hasBody(incoming.headers) ? incoming : null,
-            signal: abort.signal,
-            headersTimeout: req.headersTimeout > 0 ? req.headersTimeout : 300_000,
-            bodyTimeout: 300_000,
-          },
-          (data) => {
-            if (headTimer) clearTimeout(headTimer)
-            status = data.statusCode
-            if (req.accept && !req.accept(status)) {
-              resolve({ status, delivered: false, response: RESPONSE_ALREADY_SENT, done: Promise.resolve(0) })
-              return discard()
-            }
-            const out = downstream(data.headers, req)
-            outgoing.writeHead(status, out)
-            headSent = true
-            resolve({ status, delivered: true, response: RESPONSE_ALREADY_SENT, done })
-            const cl = out['content-length']
-            if (cl !== undefined) {
-              length = Number(cl)
-              return outgoing
-            }
-            return (sink = new CountingSink(outgoing))
-          },
-        )
-        .then(
-          () => {
-            if (timer) clearTimeout(timer)
-            if (headTimer) clearTimeout(headTimer)
-            outgoing.off('close', onClose)
-            finish(req.method === 'HEAD' ? 0 : sink ? sink.bytes : length)
-          },
-          (err: unknown) => {
-            if (timer) clearTimeout(timer)
-            if (headTimer) clearTimeout(headTimer)
-            outgoing.off('close', onClose)
-            if (headSent) {
-              // Too late for a local reply: cut the client off so it sees a truncated response.
-              outgoing.destroy()
-              finish(-1)
-            } else if (outgoing.destroyed || (outgoing.writableEnded === false && incoming.destroyed && !timedOut)) {
-              // The client left first: nobody to answer (logged as 499, as nginx does).
-              resolve({ status: 499, delivered: true, response: RESPONSE_ALREADY_SENT, done: Promise.resolve(-1) })
-            } else reject(upstreamError(err, req.origin, timedOut))
-          },
-        )
+      poolFor(req.origin).dispatch(
+        {
+          origin: req.origin,
+          path: req.path,
+          method: req.method as 'GET',
+          headers,
+          body: hasBody(incoming.headers) ? incoming : null,
+          headersTimeout: req.headersTimeout > 0 ? req.headersTimeout : 300_000,
+          bodyTimeout: 300_000,
+        },
+        new Exchange(req, incoming, outgoing, resolve, reject),
+      )
     })
   }
 

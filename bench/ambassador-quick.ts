@@ -1,0 +1,83 @@
+/**
+ * Quick side-by-side: legate's Node ambassador (routing, metrics and an access log line per
+ * request) against the bare node:http + undici `Pool.stream` forwarder, same run, same
+ * upstream. Proxies and upstream pinned to core 0, wrk to core 1; 100-byte GET, 32
+ * connections. Runs alternate (bare, legate, bare, legate, …) so drift hits both alike.
+ *
+ *   node --import tsx bench/ambassador-quick.ts [--rounds 3] [--duration 10] [--log-level info]
+ * @module
+ */
+import { mkdtempSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { parseArgs } from 'node:util'
+import { installCleanup, start, stopAll, treeCpu, treeRssMb, waitForPort, PROXY_CORE, sleep, type Started } from './lib/proc.ts'
+import { runWrk } from './lib/wrk.ts'
+import { prepareLegate } from './lib/legate.ts'
+
+const { values } = parseArgs({
+  options: { rounds: { type: 'string', default: '3' }, duration: { type: 'string', default: '10' }, 'log-level': { type: 'string', default: 'info' }, connections: { type: 'string', default: '32' } },
+})
+const rounds = Number(values.rounds)
+const duration = Number(values.duration)
+const connections = Number(values.connections)
+const ROOT = new URL('../', import.meta.url).pathname
+const PORTS = { upstream: 19500, bare: 19501, legate: 19502, admin: 19503 }
+
+installCleanup()
+const dir = mkdtempSync(join(tmpdir(), 'legate-quick-'))
+const upstreamUrl = `http://127.0.0.1:${PORTS.upstream}`
+const files = prepareLegate(dir, upstreamUrl)
+const tsx = ['--import', 'tsx']
+
+const upstream = start('upstream', process.execPath, [...tsx, join(ROOT, 'bench/upstream.ts')], { core: PROXY_CORE, env: { PORT: String(PORTS.upstream) } })
+await waitForPort(PORTS.upstream, upstream)
+
+type Peer = { name: string; port: number; host?: string; launch: () => Started }
+const peers: Peer[] = [
+  { name: 'bare node:http + undici', port: PORTS.bare, launch: () => start('bare', process.execPath, [...tsx, join(ROOT, 'bench/forwarders/node-undici.ts')], { core: PROXY_CORE, env: { PORT: String(PORTS.bare), UPSTREAM: upstreamUrl } }) },
+  {
+    name: `legate (node, log ${values['log-level']})`,
+    port: PORTS.legate,
+    host: files.host,
+    launch: () =>
+      start(
+        'legate',
+        process.execPath,
+        [join(ROOT, 'bin/legate.js'), 'ambassador', '--config-file', files.configFile, '--mesh', files.mesh, '--trust', files.jwks, '--outbound', String(PORTS.legate), '--admin', String(PORTS.admin), '--log-level', values['log-level']!],
+        { core: PROXY_CORE },
+      ),
+  },
+]
+
+
+const results: Record<string, Array<{ rps: number; cpuUs: number; p50: number; p99: number; rss: number; errors: number }>> = {}
+for (const peer of peers) {
+  const proc = peer.launch()
+  ;(peer as Peer & { proc?: Started }).proc = proc
+  await waitForPort(peer.port, proc)
+  // Warm up (JIT, pools) before measuring.
+  await runWrk({ url: `http://127.0.0.1:${peer.port}/100b`, connections, durationS: 3, host: peer.host })
+}
+for (let r = 0; r < rounds; r++) {
+  for (const peer of peers) {
+    const proc = (peer as Peer & { proc?: Started }).proc!
+    const cpu0 = treeCpu(proc.pid)
+    const w = await runWrk({ url: `http://127.0.0.1:${peer.port}/100b`, connections, durationS: duration, host: peer.host })
+    const cpu = treeCpu(proc.pid) - cpu0
+    ;(results[peer.name] ??= []).push({ rps: w.rps, cpuUs: cpu / w.requests, p50: w.p50Ms, p99: w.p99Ms, rss: treeRssMb(proc.pid), errors: w.errors + w.non2xx })
+    console.log(`round ${r + 1} ${peer.name.padEnd(30)} ${w.rps.toFixed(0).padStart(7)} req/s  ${(cpu / w.requests).toFixed(1)} µs/req  p50 ${w.p50Ms.toFixed(2)} ms  p99 ${w.p99Ms.toFixed(2)} ms  RSS ${treeRssMb(proc.pid).toFixed(0)} MB  errors ${w.errors + w.non2xx}`)
+    await sleep(500)
+  }
+}
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!
+console.log('\nmedians:')
+const med: Record<string, number> = {}
+for (const [name, rs] of Object.entries(results)) {
+  med[name] = median(rs.map((x) => x.rps))
+  console.log(`  ${name.padEnd(30)} ${med[name]!.toFixed(0).padStart(7)} req/s  ${median(rs.map((x) => x.cpuUs)).toFixed(1)} µs/req  p50 ${median(rs.map((x) => x.p50)).toFixed(2)} ms  p99 ${median(rs.map((x) => x.p99)).toFixed(2)} ms  RSS ${median(rs.map((x) => x.rss)).toFixed(0)} MB`)
+}
+const [bare, legate] = Object.values(med)
+console.log(`\nlegate / bare = ${(legate! / bare!).toFixed(3)}`)
+await stopAll()
+process.exit(0)
