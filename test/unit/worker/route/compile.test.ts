@@ -29,14 +29,17 @@ test('10,000 routes (30,000 rules) compile within 500 ms and route correctly', (
   const config = bigConfig(10_000)
   // The target is 100 ms (bench/route-lookup.ts measures it); the test allows 5x so that a
   // loaded CI machine cannot fail it, and takes the best of three runs for the same reason.
+  // CPU time, not the wall clock: a test runner sharing two cores with other suites would
+  // otherwise measure the time this process spent waiting for a core.
   let table = compileRoutes(config)
   let best = Infinity
   for (let i = 0; i < 3; i++) {
-    const start = performance.now()
+    const start = process.cpuUsage()
     table = compileRoutes(config)
-    best = Math.min(best, performance.now() - start)
+    const cpu = process.cpuUsage(start)
+    best = Math.min(best, (cpu.user + cpu.system) / 1000)
   }
-  assert.ok(best < 500, `compile took ${best.toFixed(1)} ms`)
+  assert.ok(best < 500, `compile took ${best.toFixed(1)} ms of CPU`)
   assert.equal(table.routeCount, 10_000)
   assert.equal(table.match(req('svc-9999.example.com', '/exact/9999'))?.rule.route, 'r9999')
   assert.equal(table.match(req('svc-9999.example.com', '/exact/1')), undefined)
@@ -122,4 +125,33 @@ test('tables are independent: compiling a new config leaves the old table answer
   const two = compileRoutes(parseMeshConfig({ mesh: 'demo', services, routes: [] }))
   assert.equal(one.match(req('svc-1.example.com', '/exact/1'))?.rule.route, 'r1')
   assert.equal(two.match(req('svc-1.example.com', '/exact/1')), undefined)
+})
+
+test('regexes are compiled once per config, and never while matching', () => {
+  const Original = globalThis.RegExp
+  const built: string[] = []
+  globalThis.RegExp = new Proxy(Original, {
+    construct(target, args: [string | RegExp, string?]) {
+      built.push(String(args[0]))
+      return new target(...args)
+    },
+  })
+  try {
+    const rule = (value: string) => ({ matches: [{ path: { type: 'RegularExpression', value }, headers: [{ name: 'x-id', type: 'RegularExpression', value: '[0-9]+' }] }], backendRefs: [{ name: 'api' }] })
+    const config = parseMeshConfig({ mesh: 'demo', services, routes: [{ name: 'a', rules: [rule('/a/.*'), rule('/b/.*')] }, { name: 'b', hostnames: ['b'], rules: [rule('/a/.*')] }] })
+    built.length = 0
+    const table = compileRoutes(config)
+    assert.deepEqual(built.sort(), ['^(?:/a/.*)$', '^(?:/b/.*)$', '^(?:[0-9]+)$'])
+    built.length = 0
+    for (let i = 0; i < 100; i++) assert.equal(table.match(req('b', '/a/x', { headers: new Headers({ 'x-id': String(i) }) }))?.rule.route, 'b')
+    assert.equal(table.match(req('x', '/b/x', { headers: new Headers({ 'x-id': 'no' }) })), undefined)
+    assert.deepEqual(built, [])
+  } finally {
+    globalThis.RegExp = Original
+  }
+})
+
+test('an empty hostnames list matches every host, like an absent one', () => {
+  const table = compileRoutes(parseMeshConfig({ mesh: 'demo', services, routes: [{ name: 'all', hostnames: [], rules: [{ backendRefs: [{ name: 'api' }] }] }] }))
+  assert.equal(table.match(req('anything.example', '/x'))?.rule.route, 'all')
 })
