@@ -88,6 +88,15 @@ export interface ServiceUpstream {
   stop(): void
 }
 
+/** What one request's retries have used so far. */
+interface CallState {
+  policy: RetryPolicy | undefined
+  deadline: number
+  retries: number
+  holdsRetry: boolean
+  signal: AbortSignal | undefined
+}
+
 const defaultSleep = (ms: number, signal?: AbortSignal) =>
   new Promise<void>((resolve) => {
     if (ms <= 0 || signal?.aborted) return resolve()
@@ -153,32 +162,39 @@ export function createServiceUpstream(config: ServiceConfig, options: ServiceUps
     else if (outcome.kind === 'response') outlier.success(e)
   }
 
+  /**
+   * Whether a failed try may be retried; takes the breaker's retry slot and a budget token.
+   * Per-request state lives in `st`, not in closures: tsx (esbuild keepNames) wraps every
+   * named closure, which cost more than the rest of this path when made per request.
+   */
+  function mayRetry(st: CallState, outcome: TryOutcome): boolean {
+    const policy = st.policy
+    if (!policy || st.retries >= policy.attempts || !isRetryable(outcome, policy)) return false
+    if (st.signal?.aborted || now() >= st.deadline) return false
+    if (breaker && !st.holdsRetry) {
+      if (!breaker.admitRetry()) return false
+      st.holdsRetry = true
+    }
+    return budget.tryRetry()
+  }
+
+  const timedOut = (requestMs: number) => new LegateError('upstream_timeout', `service "${name}" did not answer within ${requestMs} ms`, { status: 504 })
+
   async function call<R extends TryResult>(tryFn: TryFn<R>, o: CallOptions): Promise<R> {
     budget.request()
     if (breaker && !breaker.admitRequest()) throw new LegateError('circuit_open', `service "${name}" is over its request limit`, { status: 503 })
-    const start = now()
     const requestMs = o.timeouts?.request ?? 0
     const tryMs = o.timeouts?.backendRequest ?? 0
-    const deadline = requestMs > 0 ? start + requestMs : Infinity
-    const policy = o.retry && o.replayable && o.retry.attempts > 0 ? o.retry : undefined
+    const deadline = requestMs > 0 ? now() + requestMs : Infinity
+    const st: CallState = {
+      policy: o.retry && o.replayable && o.retry.attempts > 0 ? o.retry : undefined,
+      deadline,
+      retries: 0,
+      holdsRetry: false,
+      signal: o.signal,
+    }
     const key = hashKeyOf?.(o.headers ?? new Headers(), o.clientIp)
     let exclude: Endpoint | undefined
-    let retries = 0
-    let holdsRetry = false
-
-    const timedOut = () => new LegateError('upstream_timeout', `service "${name}" did not answer within ${requestMs} ms`, { status: 504 })
-
-    /** Whether the failed try may be retried; takes the breaker's retry slot and the budget's token. */
-    function mayRetry(outcome: TryOutcome): boolean {
-      if (!policy || retries >= policy.attempts || !isRetryable(outcome, policy)) return false
-      if (o.signal?.aborted || now() >= deadline) return false
-      if (breaker && !holdsRetry) {
-        if (!breaker.admitRetry()) return false
-        holdsRetry = true
-      }
-      if (!budget.tryRetry()) return false
-      return true
-    }
 
     try {
       for (;;) {
@@ -193,7 +209,7 @@ export function createServiceUpstream(config: ServiceConfig, options: ServiceUps
         const left = deadline - now()
         if (left <= 0) {
           breaker?.releaseConnection()
-          throw timedOut()
+          throw timedOut(requestMs)
         }
         const headersTimeout = Math.min(tryMs > 0 ? tryMs : Infinity, left)
         let retry = false
@@ -206,7 +222,7 @@ export function createServiceUpstream(config: ServiceConfig, options: ServiceUps
             accept(status) {
               const outcome: TryOutcome = { kind: 'response', status }
               record(endpoint, outcome)
-              retry = mayRetry(outcome)
+              retry = mayRetry(st, outcome)
               return !retry
             },
           })
@@ -218,8 +234,8 @@ export function createServiceUpstream(config: ServiceConfig, options: ServiceUps
             tryTimedOut: (err as { code?: unknown })?.code === 'upstream_timeout' || (err as Error)?.name === 'TimeoutError',
           })
           if (outcome.kind !== 'aborted') record(endpoint, outcome)
-          if (overall && !o.signal?.aborted) throw timedOut()
-          if (!mayRetry(outcome)) throw asLocalReply(err, outcome, endpoint)
+          if (overall && !o.signal?.aborted) throw timedOut(requestMs)
+          if (!mayRetry(st, outcome)) throw asLocalReply(err, outcome, endpoint)
         } finally {
           endpoint.active--
           breaker?.releaseConnection()
@@ -227,14 +243,14 @@ export function createServiceUpstream(config: ServiceConfig, options: ServiceUps
         // A retry: another endpoint where there is one, after a jittered backoff.
         events.retry?.(name)
         exclude = endpoint
-        const wait = Math.min(backoffDelay(retries, policy!.backoff, random), Math.max(0, deadline - now()))
-        retries++
+        const wait = Math.min(backoffDelay(st.retries, st.policy!.backoff, random), Math.max(0, deadline - now()))
+        st.retries++
         await sleep(wait, o.signal)
         if (o.signal?.aborted) throw o.signal.reason
-        if (now() >= deadline) throw timedOut()
+        if (now() >= deadline) throw timedOut(requestMs)
       }
     } finally {
-      if (holdsRetry) breaker?.releaseRetry()
+      if (st.holdsRetry) breaker?.releaseRetry()
       breaker?.releaseRequest()
     }
   }
