@@ -196,7 +196,22 @@ export function writeReport(file: string): void {
   if (res.body1m) wrkTable('body1m', '1 MiB responses, 16 connections', res.body1m)
   if (res.upload1m) wrkTable('upload1m', '1 MiB uploads (POST), 16 connections', res.upload1m)
 
-  // ---- scale and propagation --------------------------------------------------------------
+  // ---- policy, scale and propagation ------------------------------------------------------
+  if (r.policy) {
+    md.push('## Policy path against the core path (legate on Node, inbound)', '')
+    if (r.policy.method) md.push(r.policy.method, '')
+    const c = r.policy.core?.median
+    const p = r.policy.policy?.median
+    if (c && p) {
+      md.push('| path | req/s | × core | CPU µs/req | added CPU µs/req | p50 ms | p99 ms | RSS MB |', '|---|--:|--:|--:|--:|--:|--:|--:|')
+      md.push(`| core (no policies, no token) | ${f(c.rps, 0)} | 1.00× | ${f(c.cpuUsPerReq, 1)} | | ${f(c.p50Ms)} | ${f(c.p99Ms)} | ${f(c.rssMb, 0)} |`)
+      md.push(`| identity + 100 authz policies + rate limit | ${f(p.rps, 0)} | ${ratio(p.rps, c.rps)} | ${f(p.cpuUsPerReq, 1)} | ${f(p.cpuUsPerReq - c.cpuUsPerReq, 1)} | ${f(p.p50Ms)} | ${f(p.p99Ms)} | ${f(p.rssMb, 0)} |`)
+      md.push('')
+      if (r.policy.policyWithoutTokenStatus) md.push(`(Check: the same request without a token is answered ${r.policy.policyWithoutTokenStatus} by the policy config.)`, '')
+    }
+    if (r.policy.error) md.push(`Failed: ${r.policy.error}`, '')
+    if (r.policy.skipped) md.push(`Not measured: ${r.policy.skipped}`, '')
+  }
   if (r.scale) {
     md.push('## Config scale', '')
     if (r.scale.method) md.push(r.scale.method, '')

@@ -35,11 +35,11 @@ const flag = (name: string) => argv.includes(`--${name}`)
 if (flag('help')) {
   console.log(`npm run bench -- [--scenario LIST] [--rounds N] [--duration S] [--warmup S] [--peers LIST]
   [--upstream nginx|node] [--rate 1000] [--out FILE] [--no-report] [--label TEXT]
-scenarios: ${'throughput,latency,body64k,body1m,upload1m,scale,propagation'}`)
+scenarios: ${'throughput,latency,body64k,body1m,upload1m,policy,scale,propagation'}`)
   process.exit(0)
 }
 const HTTP_SCENARIOS = ['throughput', 'latency', 'body64k', 'body1m', 'upload1m'] as const
-const ALL = [...HTTP_SCENARIOS, 'scale', 'propagation']
+const ALL = [...HTTP_SCENARIOS, 'policy', 'scale', 'propagation']
 const scenarios = (opt('scenario') ?? ALL.join(',')).split(',').filter(Boolean)
 for (const s of scenarios) if (!ALL.includes(s)) {
   console.error(`unknown scenario ${s}; known: ${ALL.join(', ')}`)
@@ -295,6 +295,10 @@ async function main() {
   }
 
   // ---- config scale and propagation (own modules; they start their own processes) --------
+  if (scenarios.includes('policy')) {
+    const { runPolicy } = await import('./policy.ts')
+    extra.policy = await runPolicy({ dir, upstreamUrl: ctx.upstreamUrl, rounds, durationS, warmupS, log })
+  }
   if (scenarios.includes('scale')) {
     const { runScale } = await import('./scale.ts')
     extra.scale = await runScale({ dir, upstreamUrl: ctx.upstreamUrl, upstreamPort, durationS, log })
