@@ -25,12 +25,15 @@ import type { UpstreamEvents } from './service-upstream.ts'
 import type { RetryBudgetConfig } from './retry-budget.ts'
 
 export interface ResilientSendOptions {
-  platform: Pick<Platform, 'forward' | 'setInterval' | 'waitUntil'>
+  platform: Pick<Platform, 'name' | 'forward' | 'setInterval' | 'waitUntil'>
   holder: Pick<ConfigHolder, 'current' | 'onApply'>
   metrics: LegateMetrics
   /** For health checks and mirrors; default: the global fetch. */
   fetch?: typeof fetch
-  /** False on runtimes without timers that outlive a request (workerd): passive detection only. */
+  /**
+   * Active health checks; default: on, except on workerd, whose isolates have no timers that
+   * outlive a request (there outlier detection, which is passive, does the work).
+   */
   healthChecks?: boolean
   retryBudget?: RetryBudgetConfig
   /** Mirror copies in flight per RequestMirror filter (default 64). */
@@ -76,7 +79,7 @@ export function createResilientSend(options: ResilientSendOptions): ResilientSen
     upstreams = createUpstreams(snapshot.verified.config.services, upstreams, {
       events,
       ...(options.retryBudget ? { retryBudget: options.retryBudget } : {}),
-      ...(options.healthChecks === false ? {} : { healthChecks: { setInterval: platform.setInterval, fetch: doFetch } }),
+      ...((options.healthChecks ?? platform.name !== 'workerd') === false ? {} : { healthChecks: { setInterval: platform.setInterval, fetch: doFetch } }),
     })
     for (const u of upstreams.values()) for (const e of u.set.endpoints) reportHealth(u.name, e.url, e.healthy)
   }
