@@ -9,7 +9,7 @@ import type { AddressInfo, Socket } from 'node:net'
 import { join } from 'node:path'
 import { writeFileSync } from 'node:fs'
 import { Pool } from 'undici'
-import { createSigner, startAmbassador, tempDir, until } from '../worker/helpers.ts'
+import { createSigner, startAmbassador, tempDir, until, type Signer } from '../worker/helpers.ts'
 import type { RunningAmbassador } from '../../worker/entry/node.ts'
 import type { AmbassadorOptions } from '../../worker/app.ts'
 
@@ -112,14 +112,14 @@ export async function startFlaky(name: string): Promise<FlakyUpstream> {
   return u
 }
 
-/** Starts an ambassador on a config signed as version 1; resolves once it is applied. */
-export async function startMesh(config: object, extra: Partial<AmbassadorOptions> = {}): Promise<RunningAmbassador> {
+/** Starts an ambassador on a config signed as version 1; resolves once it is applied. `signer` signs later versions. */
+export async function startMesh(config: object, extra: Partial<AmbassadorOptions> = {}): Promise<RunningAmbassador & { signer: Signer }> {
   const signer = await createSigner()
   const file = join(tempDir(), 'config.jws')
   writeFileSync(file, await signer.sign({ mesh: 'demo', ...config }, 1))
   const amb = await startAmbassador({ trust: signer.trust, mesh: 'demo', configFile: file, ...extra })
   await until(() => amb.ambassador.holder.current !== undefined)
-  return amb
+  return Object.assign(amb, { signer })
 }
 
 export interface LoadResult {
