@@ -4,7 +4,7 @@
  * @module
  */
 
-const DURATION_RE = /^([0-9]{1,5}(h|m|s|ms)){1,4}$/
+export const DURATION_RE = /^([0-9]{1,5}(h|m|s|ms)){1,4}$/
 const PART_RE = /([0-9]{1,5})(ms|h|m|s)/g
 const UNIT_MS: Record<string, number> = { h: 3_600_000, m: 60_000, s: 1_000, ms: 1 }
 

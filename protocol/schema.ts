@@ -5,7 +5,7 @@
  * @module
  */
 import { z } from 'zod'
-import { parseDuration } from './duration.ts'
+import { DURATION_RE, parseDuration } from './duration.ts'
 import { parseCidr } from './cidr.ts'
 
 export const NAME_RE = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/
@@ -20,7 +20,9 @@ const METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'CONNECT', 'OPTIONS', '
 
 const name = z.string().regex(NAME_RE, 'must be a lowercase DNS label: [a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?')
 
-const duration = z.string().transform((text, ctx) => {
+// The `meta` patterns below only reach the generated JSON Schema, so editors flag a bad
+// duration, hostname or endpoint as it is typed; zod's own checks (and messages) decide.
+const duration = z.string().meta({ pattern: DURATION_RE.source }).transform((text, ctx) => {
   const ms = parseDuration(text)
   if (ms === undefined) {
     ctx.addIssue({ code: 'custom', message: `"${text}" is not a duration (use forms like 500ms, 2s, 1m, 1h30m)` })
@@ -48,10 +50,11 @@ const headerValue = z.string().max(4096).refine((v) => !/[\r\n\0]/.test(v), 'mus
 const hostname = z
   .string()
   .max(253)
+  .meta({ pattern: HOSTNAME_RE.source.replace(/a-z/g, 'a-zA-Z') })
   .transform((h) => h.toLowerCase())
   .pipe(z.string().regex(HOSTNAME_RE, 'is not a valid hostname (a DNS name, optionally starting with "*.")'))
 
-const origin = z.string().transform((text, ctx) => {
+const origin = z.string().meta({ pattern: '^[Hh][Tt][Tt][Pp][Ss]?://[^/?#@\\s]+/?$' }).transform((text, ctx) => {
   let url: URL
   try {
     url = new URL(text)

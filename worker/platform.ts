@@ -36,6 +36,12 @@ export interface UpstreamRequest {
    * (a retry policy wants another attempt) and the result says `delivered: false`.
    */
   accept?: (status: number) => boolean
+  /**
+   * The body to send instead of the client's stream: set by the retry step, which buffers a
+   * small body (≤ 64 KiB) before the first try so every try can send it, or hands on what is
+   * left of a larger one. Absent: the client's body as it streams in.
+   */
+  body?: Uint8Array | ReadableStream<Uint8Array> | null
 }
 
 export interface UpstreamResult {
