@@ -6,23 +6,30 @@
  * holds and the cost of one route lookup for the last route. Writes the JWS to OUT for the
  * ambassador part, prints one JSON line.
  *
- *   node --expose-gc --import tsx bench/scale-worker.ts N UPSTREAM_URL OUT.jws
+ *   node --expose-gc --import tsx bench/scale-worker.ts N UPSTREAM_URL OUT.jws [PRIVATE_JWK]
+ * (signs with PRIVATE_JWK when given, so the ambassador that trusts it can load OUT.jws)
  * @module
  */
-import { writeFileSync } from 'node:fs'
+import { writeFileSync, readFileSync } from 'node:fs'
 import { performance } from 'node:perf_hooks'
 import { generateSigningKey, createTrustSet, importSigningKey, signConfig, verifyConfig } from '../protocol/index.ts'
 import { compileSnapshot } from '../worker/config/snapshot.ts'
 import { meshDocument, MESH } from './lib/legate.ts'
 import { median } from './lib/stats.ts'
 
-const [nArg, upstream, out] = process.argv.slice(2)
+const [nArg, upstream, out, keyPath] = process.argv.slice(2)
 const n = Number(nArg)
 const gc = (globalThis as { gc?: () => void }).gc ?? (() => {})
 const rssMb = () => process.memoryUsage().rss / 2 ** 20
 const heapMb = () => process.memoryUsage().heapUsed / 2 ** 20
 
-const { privateJwk, publicJwk } = await generateSigningKey('bench-scale')
+const { privateJwk, publicJwk } = keyPath
+  ? (() => {
+      const priv = JSON.parse(readFileSync(keyPath, 'utf8'))
+      const { d: _d, ...pub } = priv
+      return { privateJwk: priv, publicJwk: pub }
+    })()
+  : await generateSigningKey('bench-scale')
 const key = await importSigningKey(privateJwk)
 const trust = await createTrustSet({ keys: [publicJwk] })
 const doc = meshDocument(upstream!, n)

@@ -27,8 +27,8 @@ export interface ScaleOptions {
   log: (s: string) => void
 }
 
-function worker(n: number, upstreamUrl: string, out: string): Promise<Record<string, number>> {
-  const child = spawn('taskset', ['-c', String(PROXY_CORE), process.execPath, '--expose-gc', '--max-old-space-size=8192', '--import', 'tsx', join(ROOT, 'bench/scale-worker.ts'), String(n), upstreamUrl, out], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] })
+function worker(n: number, upstreamUrl: string, out: string, keyPath?: string): Promise<Record<string, number>> {
+  const child = spawn('taskset', ['-c', String(PROXY_CORE), process.execPath, '--expose-gc', '--max-old-space-size=8192', '--import', 'tsx', join(ROOT, 'bench/scale-worker.ts'), String(n), upstreamUrl, out, ...(keyPath ? [keyPath] : [])], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] })
   let so = ''
   let se = ''
   child.stdout.on('data', (b) => (so += b))
@@ -42,23 +42,22 @@ export async function runScale(o: ScaleOptions) {
   const sizes = o.sizes ?? (process.env.LEGATE_BENCH_SCALE_SIZES?.split(',').map(Number) || [10, 1000, 10000, 100000])
   const points: Record<string, unknown>[] = []
   const noAmb = ambassadorAvailable()
-  // keygen for the ambassador part (the worker signs with its own key; the ambassador needs the bench key)
+  // The operator key (legate keygen) the worker signs with and the ambassador trusts.
   const files = noAmb ? undefined : prepareLegate(o.dir, o.upstreamUrl)
   o.log('\n== scale ==')
   for (const n of sizes) {
     const jwsPath = join(o.dir, `scale-${n}.jws`)
     let point: Record<string, unknown> = { routes: n }
     try {
-      point = { ...(await worker(n, o.upstreamUrl, jwsPath)) }
+      point = { ...(await worker(n, o.upstreamUrl, jwsPath, files?.privateKey)) }
     } catch (err) {
       o.log(`  ${n} routes: worker failed: ${(err as Error).message.split('\n')[0]}`)
       points.push({ routes: n, error: (err as Error).message.slice(0, 500) })
       continue
     }
     if (files && which('wrk')) {
-      // The ambassador needs a config signed by a key it trusts: re-sign the same document with the bench key.
-      const { meshDocument } = await import('./lib/legate.ts')
-      const signed = prepareLegate(o.dir, o.upstreamUrl, meshDocument(o.upstreamUrl, n), `scale-${n}`)
+      // The worker signed it with the bench operator key, which the ambassador trusts.
+      const signed = { configFile: jwsPath, jwks: files.jwks }
       const bytes = (point.jwsBytes as number) + 65536
       const t0 = performance.now()
       const amb = start(`legate-${n}`, process.execPath, [join(ROOT, 'bin/legate.js'), 'ambassador', '--config-file', signed.configFile, '--mesh', MESH, '--trust', signed.jwks, '--outbound', String(PORT), '--admin', String(PORT + 1), '--inbound', String(PORT + 2), '--max-config-bytes', String(bytes), '--log-level', 'silent'], { core: PROXY_CORE, cwd: ROOT })
