@@ -63,7 +63,8 @@ export function createFetchForward(options: FetchForwardOptions = {}): UpstreamF
       res = await doFetch(req.origin + req.path, {
         method: req.method,
         headers: upstreamHeaders(incoming.headers, req),
-        body: hasBody ? incoming.body : null,
+        // A retry sends the bytes buffered before the first try (`req.body`), never the spent stream.
+        body: req.body !== undefined ? req.body : hasBody ? incoming.body : null,
         redirect: 'manual',
         signal,
         // Required by the fetch spec for a streaming request body.

@@ -240,7 +240,8 @@ export function createUndiciForward(options: UndiciForwardOptions = {}): UndiciF
           path: req.path,
           method: req.method as 'GET',
           headers,
-          body: hasBody(incoming.headers) ? incoming : null,
+          // A retry sends the bytes buffered before the first try (`req.body`), never the spent stream.
+          body: req.body !== undefined ? req.body : hasBody(incoming.headers) ? incoming : null,
           headersTimeout: req.headersTimeout > 0 ? req.headersTimeout : 300_000,
           bodyTimeout: 300_000,
         },
