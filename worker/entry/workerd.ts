@@ -10,6 +10,10 @@ import { createTrustSet } from '../../protocol/keys.ts'
 import { createAmbassador, type Ambassador } from '../app.ts'
 import { createFetchForward } from '../upstream/forward.ts'
 import type { Platform } from '../platform.ts'
+import { createDurableObjectLimiter, RateLimiterObject, type DurableObjectNamespaceLike } from '../policy/durable-object-limiter.ts'
+
+/** The Durable Object class behind `LEGATE_RATE_LIMITER` (scope: global rate limits); wrangler binds it by this export. */
+export { RateLimiterObject }
 
 interface KvLike {
   get(key: string): Promise<string | null>
@@ -23,6 +27,8 @@ export interface WorkerdEnv {
   LEGATE_KV?: KvLike
   LEGATE_REFRESH_SECONDS?: string
   LEGATE_LOG_LEVEL?: 'debug' | 'info' | 'warn' | 'error' | 'silent'
+  /** Durable Object namespace of `RateLimiterObject`: the shared store for `scope: global` rate limits. */
+  LEGATE_RATE_LIMITER?: DurableObjectNamespaceLike
 }
 
 interface ExecutionContextLike {
@@ -54,7 +60,8 @@ let lastRefresh = 0
 
 async function init(env: WorkerdEnv): Promise<Ambassador> {
   const trust = await createTrustSet(JSON.parse(env.LEGATE_TRUST), 'LEGATE_TRUST')
-  const amb = createAmbassador({ platform, trust, mesh: env.LEGATE_MESH, logLevel: env.LEGATE_LOG_LEVEL ?? 'warn' })
+  const rateLimitStore = env.LEGATE_RATE_LIMITER ? createDurableObjectLimiter(env.LEGATE_RATE_LIMITER) : undefined
+  const amb = createAmbassador({ platform, trust, mesh: env.LEGATE_MESH, logLevel: env.LEGATE_LOG_LEVEL ?? 'warn', rateLimitStore })
   if (env.LEGATE_CONFIG) await amb.holder.offer(env.LEGATE_CONFIG.trim(), 'binding LEGATE_CONFIG')
   await refresh(amb, env)
   return amb
