@@ -266,12 +266,19 @@ backend be
       host: 'echo',
       missing: (ctx) => legateMissing(ctx) ?? needBin(BIN('deno'), 'deno'),
       launch(ctx) {
-        return {
-          cmd: BIN('deno'),
-          args: ['run', '-A', '--no-check', join(ROOT, 'cli/main.ts'), ...legateArgs(ctx, this.port)],
-          env: { LEGATE_LOG_LEVEL: 'silent', DENO_NO_UPDATE_CHECK: '1' },
-          readyUrl: `http://127.0.0.1:${this.port + 200}/readyz`,
+        const env = { LEGATE_LOG_LEVEL: 'silent', DENO_NO_UPDATE_CHECK: '1' }
+        const readyUrl = `http://127.0.0.1:${this.port + 200}/readyz`
+        // The Deno entry (fetch upstream, settings from the environment) once it exists; else the Node CLI under Deno.
+        if (existsSync(join(ROOT, 'worker/entry/deno.ts'))) {
+          const l = ctx.legate!
+          return {
+            cmd: BIN('deno'),
+            args: ['run', '-A', join(ROOT, 'worker/entry/deno.ts')],
+            env: { ...env, LEGATE_MESH: l.mesh, LEGATE_TRUST: l.jwks, LEGATE_CONFIG_FILE: l.configFile, LEGATE_OUTBOUND: String(this.port), LEGATE_ADMIN: String(this.port + 200) },
+            readyUrl,
+          }
         }
+        return { cmd: BIN('deno'), args: ['run', '-A', join(ROOT, 'cli/main.ts'), ...legateArgs(ctx, this.port)], env, readyUrl }
       },
     },
   ]

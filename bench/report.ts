@@ -53,7 +53,7 @@ const DESCRIBE: Record<string, string> = {
   'legate-node': '`legate ambassador` on Node as shipped (bin/legate.js: sources through the tsx loader), log level silent',
   'legate-node-bundle': 'diagnostic: the same CLI bundled by esbuild into one .mjs, run by plain node',
   'legate-bun': '`bun cli/main.ts ambassador …` (the CLI under Bun)',
-  'legate-deno': '`deno run -A cli/main.ts ambassador …` (the Node CLI and entry under Deno\'s Node compatibility; no Deno entry yet)',
+  'legate-deno': '`deno run -A worker/entry/deno.ts` (the Deno entry: Deno.serve, fetch upstream; settings from LEGATE_* variables)',
 }
 const BARE_OF: Record<string, string> = { 'legate-node': 'node-undici', 'legate-node-bundle': 'node-undici', 'legate-bun': 'bun-fetch', 'legate-deno': 'deno-fetch' }
 
