@@ -39,16 +39,17 @@ export class HostTable {
   private exact: Map<string, Entry> | undefined
   private prefix: Map<string, Entry> | undefined
   /**
-   * `prefixLengths[n]` is true when some prefix key has length n, so most probes are skipped
-   * without slicing or hashing. A plain array: thousands of small typed arrays would each carry
-   * an external backing store and make compiling a large config GC-bound.
+   * The distinct lengths of the prefix keys, longest first: a lookup probes only the request
+   * path's boundaries at those lengths, so it slices and hashes a few strings at most, however
+   * long the path and however many prefixes share the table.
    */
-  private readonly prefixLengths: boolean[] = []
-  private readonly regex: Candidate[] = []
+  private prefixLengths: number[] = []
+  private regex: Candidate[] | undefined
 
   add(kind: PathKind, value: string, candidate: Candidate): void {
     if (kind === 'RegularExpression') {
-      this.regex.push(candidate)
+      if (this.regex === undefined) this.regex = [candidate]
+      else this.regex.push(candidate)
       return
     }
     const map = kind === 'Exact' ? (this.exact ??= new Map()) : (this.prefix ??= new Map())
@@ -57,9 +58,9 @@ export class HostTable {
     if (entry === undefined) map.set(key, candidate)
     else if (Array.isArray(entry)) entry.push(candidate)
     else map.set(key, [entry, candidate])
-    if (kind === 'PathPrefix') {
-      while (this.prefixLengths.length <= key.length) this.prefixLengths.push(false)
-      this.prefixLengths[key.length] = true
+    if (kind === 'PathPrefix' && !this.prefixLengths.includes(key.length)) {
+      // A new array each time, not push: push would reserve room for 17 lengths in every table.
+      this.prefixLengths = [...this.prefixLengths, key.length].sort((a, b) => b - a)
     }
   }
 
@@ -67,7 +68,7 @@ export class HostTable {
   seal(): void {
     if (this.exact) for (const entry of this.exact.values()) if (Array.isArray(entry)) entry.sort(compareConditions)
     if (this.prefix) for (const entry of this.prefix.values()) if (Array.isArray(entry)) entry.sort(compareConditions)
-    this.regex.sort(compareConditions)
+    this.regex?.sort(compareConditions)
   }
 
   lookup(req: RouteRequest, path: string): RouteMatchResult | undefined {
@@ -77,17 +78,22 @@ export class HostTable {
       if (hit !== undefined) return hit
     }
     const prefix = this.prefix
-    const lengths = this.prefixLengths
-    // Probe path[0, i) at each segment boundary, longest first: i = path.length (the whole
-    // path), then every '/' (so `/foo` matches `/foo`, `/foo/` and `/foo/bar`, never `/foobar`).
-    for (let i = Math.min(path.length, lengths.length - 1); i >= 0; i--) {
-      if (lengths[i] !== true || (i !== path.length && path.charCodeAt(i) !== 47)) continue
-      const list = prefix!.get(i === path.length ? path : path.slice(0, i))
-      if (list === undefined) continue
-      const hit = firstMet(list, req)
-      if (hit !== undefined) return hit
+    if (prefix !== undefined) {
+      const lengths = this.prefixLengths
+      // Probe path[0, n) for each prefix length n, longest first, where n ends a segment:
+      // n = path.length, or path[n] is '/' (so `/foo` matches `/foo`, `/foo/` and `/foo/bar`,
+      // never `/foobar`). The root prefix has the key "" (n = 0) and matches every path.
+      for (let k = 0; k < lengths.length; k++) {
+        const n = lengths[k]!
+        if (n > path.length || (n !== path.length && path.charCodeAt(n) !== 47)) continue
+        const entry = prefix.get(n === path.length ? path : path.slice(0, n))
+        if (entry === undefined) continue
+        const hit = firstMet(entry, req)
+        if (hit !== undefined) return hit
+      }
     }
     const regex = this.regex
+    if (regex === undefined) return undefined
     for (let i = 0; i < regex.length; i++) {
       const c = regex[i]!
       if (c.regex!.test(path) && conditionsMet(c, req)) return c
