@@ -21,7 +21,7 @@ function fmt(v: number): string {
 
 export function barChart(o: { title: string; unit: string; bars: Bar[]; subtitle?: string }): string {
   const bars = o.bars.filter((b) => Number.isFinite(b.value))
-  const labelW = 120
+  const labelW = 140
   const chartW = 420
   const noteW = 170
   const rowH = 24
@@ -36,7 +36,7 @@ export function barChart(o: { title: string; unit: string; bars: Bar[]; subtitle
       const color = COLORS[b.group ?? ''] ?? '#888'
       return `  <text x="${labelW - 8}" y="${y + 16}" text-anchor="end">${esc(b.label)}</text>
   <rect x="${labelW}" y="${y + 4}" width="${w.toFixed(1)}" height="${rowH - 8}" fill="${color}"/>
-  <text x="${labelW + w + 6}" y="${y + 16}">${fmt(b.value)}${b.note ? ` <tspan fill="#666">${esc(b.note)}</tspan>` : ''}</text>`
+  <text x="${(labelW + w + 6).toFixed(1)}" y="${y + 16}">${fmt(b.value)}${b.note ? ` <tspan fill="#666">${esc(b.note)}</tspan>` : ''}</text>`
     })
     .join('\n')
   return `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="system-ui, -apple-system, Segoe UI, sans-serif" font-size="12">
