@@ -16,7 +16,14 @@ import { runWrk } from './lib/wrk.ts'
 import { prepareLegate } from './lib/legate.ts'
 
 const { values } = parseArgs({
-  options: { rounds: { type: 'string', default: '3' }, duration: { type: 'string', default: '10' }, 'log-level': { type: 'string', default: 'info' }, connections: { type: 'string', default: '32' } },
+  options: {
+    rounds: { type: 'string', default: '3' },
+    duration: { type: 'string', default: '10' },
+    'log-level': { type: 'string', default: 'info' },
+    connections: { type: 'string', default: '32' },
+    // Where legate's access log goes: a file (/dev/null) or a pipe read by this harness.
+    'log-sink': { type: 'string', default: 'file' },
+  },
 })
 const rounds = Number(values.rounds)
 const duration = Number(values.duration)
@@ -37,16 +44,16 @@ type Peer = { name: string; port: number; host?: string; launch: () => Started }
 const peers: Peer[] = [
   { name: 'bare node:http + undici', port: PORTS.bare, launch: () => start('bare', process.execPath, [...tsx, join(ROOT, 'bench/forwarders/node-undici.ts')], { core: PROXY_CORE, env: { PORT: String(PORTS.bare), UPSTREAM: upstreamUrl } }) },
   {
-    name: `legate (node, log ${values['log-level']})`,
+    name: `legate (node, log ${values['log-level']} → ${values['log-sink']})`,
     port: PORTS.legate,
     host: files.host,
-    launch: () =>
-      start(
-        'legate',
-        process.execPath,
-        [join(ROOT, 'bin/legate.js'), 'ambassador', '--config-file', files.configFile, '--mesh', files.mesh, '--trust', files.jwks, '--outbound', String(PORTS.legate), '--admin', String(PORTS.admin), '--log-level', values['log-level']!],
-        { core: PROXY_CORE },
-      ),
+    launch: () => {
+      const args = [join(ROOT, 'bin/legate.js'), 'ambassador', '--config-file', files.configFile, '--mesh', files.mesh, '--trust', files.jwks, '--outbound', String(PORTS.legate), '--admin', String(PORTS.admin), '--log-level', values['log-level']!]
+      if (values['log-sink'] === 'pipe') return start('legate', process.execPath, args, { core: PROXY_CORE })
+      // exec: the shell becomes node, so the pid (and its CPU time) is legate's own.
+      const quoted = [process.execPath, ...args].map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' ')
+      return start('legate', 'sh', ['-c', `exec ${quoted} > /dev/null`], { core: PROXY_CORE })
+    },
   },
 ]
 
