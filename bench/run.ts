@@ -65,6 +65,9 @@ interface Sample {
   errors: number
   non2xx: number
   sendLagP99Ms?: number
+  addedP50Ms?: number
+  addedP99Ms?: number
+  addedP999Ms?: number
 }
 
 export interface PeerResult {
@@ -289,6 +292,19 @@ async function main() {
         } catch (err) {
           log(`  round ${round_} ${r.peer.name}: failed: ${(err as Error).message.split('\n').slice(0, 3).join(' | ')}`)
         }
+      }
+    }
+    if (scenario === 'latency' && samples.direct) {
+      // Added latency per round against direct's figure of the same round (the peers take
+      // turns within a round, so this pairs runs made close together in time).
+      for (const [name, xs] of Object.entries(samples)) {
+        if (name === 'direct') continue
+        xs.forEach((x, i) => {
+          const d = samples.direct![Math.min(i, samples.direct!.length - 1)]!
+          x.addedP50Ms = round(x.p50Ms - d.p50Ms, 4)
+          x.addedP99Ms = round(x.p99Ms - d.p99Ms, 4)
+          x.addedP999Ms = round((x.p999Ms ?? NaN) - (d.p999Ms ?? NaN), 4)
+        })
       }
     }
     results[scenario] = Object.fromEntries(Object.entries(samples).map(([k, v]) => [k, summarize(v)]))
