@@ -29,6 +29,8 @@ export interface FlakyUpstream {
   healthHits: number
   /** For requests met in 'hang' mode: ms from arrival until the ambassador gave up on them. */
   hangDurations: number[]
+  /** Request bodies received in full, as text (the last 100). */
+  bodies: string[]
   /** TCP connections open now, and the most ever open at once. */
   readonly openSockets: number
   maxOpenSockets: number
@@ -52,6 +54,7 @@ export async function startFlaky(name: string): Promise<FlakyUpstream> {
     hits: 0,
     healthHits: 0,
     hangDurations: [],
+    bodies: [],
     get openSockets() {
       return sockets.size
     },
@@ -76,7 +79,12 @@ export async function startFlaky(name: string): Promise<FlakyUpstream> {
         return
       }
       u.hits++
-      req.resume()
+      const chunks: Buffer[] = []
+      req.on('data', (c: Buffer) => chunks.push(c))
+      req.on('end', () => {
+        u.bodies.push(Buffer.concat(chunks).toString('latin1'))
+        if (u.bodies.length > 100) u.bodies.shift()
+      })
       const mode = u.mode
       const answer = () => {
         if (res.destroyed) return

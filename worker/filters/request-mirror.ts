@@ -4,8 +4,8 @@
  * errors are swallowed; nothing waits for it, so it can neither change nor slow the
  * response. A hanging mirror target must not pile up sockets and memory either: each copy
  * has a timeout, and beyond `maxInFlight` copies in flight new ones are dropped (counted).
- * Only requests without a body are mirrored: teeing a streamed body would tie the
- * primary's pace to the mirror's (see docs/resilience.md).
+ * A body is mirrored only when it was buffered (≤ 64 KiB) anyway: teeing a streamed body
+ * would tie the primary's pace to the mirror's (see docs/resilience.md).
  * @module
  */
 
@@ -16,6 +16,8 @@ export interface MirrorRequest {
   /** The Host as sent to the primary; the copy gets `<host>-shadow`, as Envoy does. */
   host: string
   headers: Headers
+  /** The body, when it was buffered (≤ 64 KiB); requests with a streamed body are not mirrored. */
+  body?: Uint8Array | null
 }
 
 /** Sends one copy; the signal aborts it at the timeout. */

@@ -20,6 +20,7 @@ import type { CompiledRule } from '../route/types.ts'
 import { createRequestMirror, type RequestMirror } from '../filters/request-mirror.ts'
 import { createSend, type Send } from './send.ts'
 import { upstreamHeaders } from './forward.ts'
+import { prepareBody } from './replayable-body.ts'
 import { createUpstreams, stopUpstreams, type Upstreams } from './upstreams.ts'
 import type { UpstreamEvents } from './service-upstream.ts'
 import type { RetryBudgetConfig } from './retry-budget.ts'
@@ -48,7 +49,7 @@ export interface ResilientSend {
   stop(): void
 }
 
-/** A request body that cannot be sent twice: the forward streams it from the client once. */
+/** Whether the client sends a body (the forward streams it once unless it is buffered here). */
 const hasBody = (h: Headers) => h.has('transfer-encoding') || (h.has('content-length') && h.get('content-length') !== '0')
 
 export function createResilientSend(options: ResilientSendOptions): ResilientSend {
@@ -103,7 +104,9 @@ export function createResilientSend(options: ResilientSendOptions): ResilientSen
             if (!target) return Promise.reject(new Error(`no service ${service}`))
             const headers = req.headers
             headers.set('host', req.host)
-            return doFetch(target.pick().url + req.path, { method: req.method, headers, signal, redirect: 'manual' })
+            // fetch sets the length of the body it sends; a second one is refused.
+            headers.delete('content-length')
+            return doFetch(target.pick().url + req.path, { method: req.method, headers, body: (req.body ?? null) as BodyInit | null, signal, redirect: 'manual' })
           },
         })
         list.push({ service, mirror })
@@ -120,11 +123,24 @@ export function createResilientSend(options: ResilientSendOptions): ResilientSen
     const rule = ex.match?.rule
     const raw = c.req.raw
     const req = target.request as UpstreamRequest
-    const replayable = !hasBody(raw.headers)
+    let replayable = true
+    let bytes: Uint8Array | null = null
+    if (hasBody(raw.headers)) {
+      // Buffer a small body only when a retry or a mirror may need it again; else stream it once.
+      const mirrored = rule !== undefined && rule.filters.some((f) => f.type === 'RequestMirror')
+      if (rule?.retry || mirrored) {
+        const prepared = await prepareBody(raw)
+        if (prepared.replayable) bytes = req.body = prepared.bytes
+        else {
+          req.body = prepared.stream
+          replayable = false
+        }
+      } else replayable = false
+    }
     if (rule && replayable && rule.filters.length > 0) {
       for (const { service, mirror } of mirrorsOf(rule)) {
         if (mirror.stats.inFlight >= (options.mirrorMaxInFlight ?? 64)) mirrorsDropped.inc([service])
-        mirror.mirror({ method: req.method, path: req.path, host: req.host, headers: upstreamHeaders(raw.headers, { ...req, origin: '' }) })
+        mirror.mirror({ method: req.method, path: req.path, host: req.host, headers: upstreamHeaders(raw.headers, { ...req, origin: '' }), body: bytes })
       }
     }
     return upstream.call<UpstreamResult>(

@@ -7,6 +7,8 @@
  * @module
  */
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http'
+import { Readable } from 'node:stream'
+import type { ReadableStream as NodeReadableStream } from 'node:stream/web'
 import { Pool } from 'undici'
 import type { Context } from 'hono'
 import type { HttpBindings } from '@hono/node-server'
@@ -241,7 +243,7 @@ export function createUndiciForward(options: UndiciForwardOptions = {}): UndiciF
           method: req.method as 'GET',
           headers,
           // A retry sends the bytes buffered before the first try (`req.body`), never the spent stream.
-          body: req.body !== undefined ? req.body : hasBody(incoming.headers) ? incoming : null,
+          body: req.body === undefined ? (hasBody(incoming.headers) ? incoming : null) : req.body instanceof ReadableStream ? Readable.fromWeb(req.body as NodeReadableStream) : req.body,
           headersTimeout: req.headersTimeout > 0 ? req.headersTimeout : 300_000,
           bodyTimeout: 300_000,
         },
