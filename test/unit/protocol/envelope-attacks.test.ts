@@ -261,6 +261,16 @@ test('expired by less than the clock tolerance still verifies; by more it does n
   await refuses(await signed({ exp: NOW - 10 }), 'expired', { clockToleranceSeconds: 0 })
 })
 
+test('allowExpired (a restart serving its persisted config) lets only expiry pass, and says so', async () => {
+  const old = await signed({ iat: NOW - 7200, exp: NOW - 3600 })
+  const v = await verify(old, { allowExpired: true })
+  assert.equal(v.expired, true)
+  assert.equal((await verify(await signed(), { allowExpired: true })).expired, false)
+  const forged = swapPart(old, 1, b64url(JSON.stringify({ ...validClaims(minimalConfig(), NOW), iat: NOW - 7200, exp: NOW - 3600, ver: 99 })))
+  await refuses(forged, 'bad_signature', { allowExpired: true })
+  await refuses(await signed({ iat: NOW - 7200, exp: NOW - 3600, aud: 'other', config: minimalConfig('other') }), 'wrong_mesh', { allowExpired: true })
+})
+
 test('clock tolerance above 60 s is API misuse (TypeError)', async () => {
   await assert.rejects(verify(await signed(), { clockToleranceSeconds: 61 }), TypeError)
 })
