@@ -56,3 +56,63 @@ test('ajv flags what an editor should: a bad duration, a non-http endpoint, a ba
   assert.deepEqual(errorsOf(withRoute({ hostnames: ['API.Demo', '*.example.com'] })), [])
   assert.ok(errorsOf(withRoute({ hostnames: ['a_b'] })).some((e) => e.startsWith('/routes/0/hostnames/0 ')))
 })
+
+test('a config using every kind of field is valid for zod and for ajv alike (no false alarms in editors)', async () => {
+  const { checkMeshConfig } = await import('../../../protocol/index.ts')
+  const header = { name: 'x-a', value: '1' }
+  const kitchenSink = {
+    mesh: 'demo',
+    services: [
+      {
+        name: 'api',
+        endpoints: ['HTTP://API.internal:80/', { url: 'https://10.0.0.2:8443', weight: 0 }, { url: 'http://[::1]:9000' }],
+        loadBalancing: 'ring-hash',
+        hashKey: 'header:x-user',
+        healthCheck: { path: '/ready', interval: '2s', timeout: '500ms', unhealthyThreshold: 2, healthyThreshold: 1 },
+        outlierDetection: { consecutive5xx: 3, interval: '5s', baseEjectionTime: '1m', maxEjectionPercent: 100 },
+        circuitBreaker: { maxConnections: 10, maxPendingRequests: 0, maxRequests: 10, maxRetries: 0 },
+        identity: { keys: [{ kty: 'OKP', crv: 'Ed25519', kid: 'api-1', x: '11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo', alg: 'EdDSA', use: 'sig' }] },
+      },
+      { name: 'shadow', endpoints: ['http://127.0.0.1:1'] },
+    ],
+    routes: [
+      {
+        name: 'api',
+        hostnames: ['API.Demo', '*.example.com'],
+        rules: [
+          {
+            matches: [
+              { path: { type: 'PathPrefix', value: '/v1' }, method: 'GET', headers: [header, { type: 'RegularExpression', name: 'x-b', value: '^[0-9]+$' }], queryParams: [{ name: 'q', value: '1' }] },
+              { path: { type: 'RegularExpression', value: '^/v[0-9]+/x$' } },
+            ],
+            filters: [
+              { type: 'RequestHeaderModifier', requestHeaderModifier: { set: [header], add: [header], remove: ['x-c'] } },
+              { type: 'ResponseHeaderModifier', responseHeaderModifier: { set: [header] } },
+              { type: 'RequestMirror', requestMirror: { backendRef: { name: 'shadow' }, percent: 12.5 } },
+              { type: 'RequestMirror', requestMirror: { backendRef: { name: 'shadow' } } },
+              { type: 'CORS', cors: { allowOrigins: ['https://*.example.com', '*'], allowMethods: ['GET', '*'], allowHeaders: ['x-a', '*'], exposeHeaders: ['x-b'], allowCredentials: true, maxAge: 600 } },
+              { type: 'Fault', fault: { delay: { percent: 1, fixedDelay: '100ms' }, abort: { percent: 0.5, status: 503 } } },
+            ],
+            backendRefs: [{ name: 'api', weight: 9 }, { name: 'shadow' }],
+            timeouts: { request: '10s', backendRequest: '2s' },
+            retry: { attempts: 3, codes: [500, 502], backoff: '10ms' },
+          },
+          { matches: [{ path: { type: 'PathPrefix', value: '/old' } }], filters: [{ type: 'URLRewrite', urlRewrite: { hostname: 'api.internal', path: { type: 'ReplacePrefixMatch', replacePrefixMatch: '/new' } } }], backendRefs: [{ name: 'api' }] },
+          { matches: [{ path: { type: 'Exact', value: '/gone' } }], filters: [{ type: 'RequestRedirect', requestRedirect: { scheme: 'https', hostname: 'example.com', port: 443, path: { type: 'ReplaceFullPath', replaceFullPath: '/' }, statusCode: 308 } }] },
+        ],
+      },
+    ],
+    policies: {
+      authorization: [
+        { name: 'allow', targets: ['api'], action: 'ALLOW', rules: [{ from: [{ services: ['*'], notServices: ['shadow'], ipBlocks: ['10.0.0.0/8', '::1/128'], notIpBlocks: ['10.9.0.0/16'] }], to: [{ methods: ['GET'], notMethods: ['POST'], paths: ['/api*', '*.json', '*'], notPaths: ['/api/admin*'] }], when: [{ header: 'x-tenant', values: ['a'], notValues: ['b'] }] }] },
+        { name: 'deny', action: 'DENY', rules: [{}] },
+      ],
+      rateLimits: [
+        { name: 'per-user', targets: ['api'], match: { path: { type: 'PathPrefix', value: '/v1' }, method: 'POST' }, key: 'header:x-user', limit: { requests: 10, per: '1s', burst: 20 } },
+        { name: 'global', key: 'global', scope: 'global', failureMode: 'closed', limit: { requests: 1000, per: '1m' } },
+      ],
+    },
+  }
+  assert.deepEqual(checkMeshConfig(kitchenSink), [])
+  assert.deepEqual(errorsOf(kitchenSink), [])
+})
