@@ -127,6 +127,27 @@ export const serviceSchema = z.strictObject({
     })
     .optional(),
   identity: z.strictObject({ keys: z.array(publicJwk).min(1).max(16) }).optional(),
+  /**
+   * How to speak to the endpoints (Gateway API `appProtocol`): `http` (HTTP/1.1, or TLS for
+   * https: endpoints), `h2c` (HTTP/2 prior knowledge over cleartext: gRPC), `h2` (HTTP/2 over
+   * TLS, ALPN). Omitted: http.
+   */
+  appProtocol: z.enum(['http', 'h2c', 'h2']).optional(),
+  /** TLS to https: endpoints: verification is always on; these add a CA, SNI and a client certificate. */
+  tls: z
+    .strictObject({
+      /** PEM CA bundle trusted for this service (instead of the system roots). */
+      ca: z.string().max(1_000_000).optional(),
+      /** The same, read from a file by the ambassador (Node only). */
+      caFile: z.string().min(1).max(4096).optional(),
+      /** SNI and the name the certificate must carry (default: the endpoint's host). */
+      serverName: z.string().min(1).max(253).optional(),
+      /** Client certificate and key (PEM files, Node only): mTLS to the upstream. */
+      certFile: z.string().min(1).max(4096).optional(),
+      keyFile: z.string().min(1).max(4096).optional(),
+    })
+    .refine((t) => !t.certFile === !t.keyFile, 'certFile and keyFile go together')
+    .optional(),
 })
 
 // ------------------------------------------------------------------ routes
@@ -221,6 +242,8 @@ const rule = z.strictObject({
       backoff: duration.default(25),
     })
     .optional(),
+  /** Request bodies larger than this are refused with 413 (Content-Length at once, streamed bodies when they pass it). */
+  maxRequestBodyBytes: z.number().int().min(0).optional(),
 })
 
 export const routeSchema = z.strictObject({

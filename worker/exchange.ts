@@ -41,4 +41,6 @@ export interface Exchange {
   responseEdits: Array<(headers: Headers) => void> | undefined
   /** Header name/value pairs stages add to the upstream request (the outbound identity token). */
   upstreamSet?: string[]
+  /** The answer's grpc-status, for gRPC calls (metrics and the access log). */
+  grpcStatus?: string
 }

@@ -42,6 +42,8 @@ export interface UpstreamRequest {
    * left of a larger one. Absent: the client's body as it streams in.
    */
   body?: Uint8Array | ReadableStream<Uint8Array> | null
+  /** Request body bytes allowed (the rule's `maxRequestBodyBytes`); more → 413. Absent: no limit. */
+  maxBodyBytes?: number
 }
 
 export interface UpstreamResult {
@@ -52,6 +54,8 @@ export interface UpstreamResult {
   response: Response
   /** Resolves once the body is done with the bytes sent to the client, -1 when cut short or unknown. */
   done: Promise<number>
+  /** A gRPC answer's `grpc-status` (from trailers or a trailers-only head), set before `done` resolves. */
+  grpcStatus?: string
 }
 
 /**

@@ -1,12 +1,14 @@
 /**
  * The Node entry: builds the Node platform, calls `createAmbassador`, and serves the
- * inbound, outbound and admin listeners with @hono/node-server.
+ * inbound, outbound and admin listeners (HTTP/1.1 and h2c on each port, with the limits
+ * of `platforms/node/limits.ts`; see `platforms/node/listener.ts`).
  * @module
  */
-import type { Server } from 'node:http'
-import type { AddressInfo } from 'node:net'
-import { createAdaptorServer } from '@hono/node-server'
 import type { Hono } from 'hono'
+import { createListener, type Listener } from '../platforms/node/listener.ts'
+import type { ListenerLimits } from '../platforms/node/limits.ts'
+import { createDrain } from '../platforms/node/drain.ts'
+import type { AppProtocol } from '../platforms/node/protocol-forward.ts'
 import { createAmbassador, type Ambassador, type AmbassadorOptions } from '../app.ts'
 import { createNodePlatform, type NodePlatform } from '../platforms/node/platform.ts'
 import { createFileSource } from '../platforms/node/file-source.ts'
@@ -22,25 +24,22 @@ export interface NodeAmbassadorOptions extends Omit<AmbassadorOptions, 'platform
   /** Listen address (default 127.0.0.1). */
   hostname?: string
   logStream?: NodeJS.WritableStream
+  /** Header, timeout, connection and body limits of the inbound and outbound listeners. */
+  limits?: Partial<ListenerLimits>
+  /** Graceful drain: ms from the signal to closing the listeners, and ms until what is left is cut. */
+  drainDelay?: number
+  drainTimeout?: number
+  /** How to speak to `app` (default http; h2c for a gRPC app). */
+  appProtocol?: AppProtocol
 }
 
 export interface RunningAmbassador {
   ambassador: Ambassador
   platform: NodePlatform
   ports: { inbound?: number; outbound: number; admin: number }
+  /** Graceful drain (readyz 503, stop accepting after the delay, finish in-flight work); true when done in time. Then call close(). */
+  drain(): Promise<boolean>
   close(): Promise<void>
-}
-
-function listen(app: Hono, port: number, hostname: string): Promise<Server> {
-  const server = createAdaptorServer({ fetch: app.fetch, hostname }) as Server
-  // A proxy streams long bodies: no overall request deadline, but slow headers are cut
-  // early and checked often (Node defaults: 60 s, every 30 s).
-  server.requestTimeout = 0
-  server.headersTimeout = 10_000
-  return new Promise((resolve, reject) => {
-    server.once('error', reject)
-    server.listen(port, hostname, () => resolve(server))
-  })
 }
 
 export async function startNodeAmbassador(options: NodeAmbassadorOptions): Promise<RunningAmbassador> {
@@ -52,39 +51,47 @@ export async function startNodeAmbassador(options: NodeAmbassadorOptions): Promi
     platform,
     source: configFile ? (holder) => createFileSource({ path: configFile, holder, maxBytes: options.maxConfigBytes }) : undefined,
   })
+  // Per-origin protocol and TLS settings follow the applied config.
+  platform.protocols.setLogger(ambassador.logger)
+  ambassador.holder.onApply((snapshot) => platform.protocols.apply(snapshot))
+  if (options.app && options.appProtocol) platform.protocols.declare(options.app, options.appProtocol)
   await ambassador.start()
-  const servers: Server[] = []
-  const port = (s: Server) => (s.address() as AddressInfo).port
+  const drain = createDrain({ delay: options.drainDelay, timeout: options.drainTimeout, logger: ambassador.logger })
+  const { metrics } = ambassador
+  const listen = (app: Hono, port: number, direction?: 'inbound' | 'outbound') =>
+    createListener({
+      fetch: direction ? app.fetch : drain.gate(app.fetch),
+      port,
+      hostname,
+      limits: options.limits,
+      upgrades: !!direction,
+      events: direction && { upgrade: (status) => metrics.upgrades.inc([direction, String(status)]), tunnels: (open) => metrics.tunnelsOpen.set([direction], open) },
+    })
+  const servers: Listener[] = []
+  const port = (s: Listener) => s.port
   try {
-    const admin = await listen(ambassador.admin, options.adminPort ?? 15000, hostname)
+    const admin = await listen(ambassador.admin, options.adminPort ?? 15000)
     servers.push(admin)
-    const outbound = await listen(ambassador.outbound, options.outboundPort ?? 15001, hostname)
+    const outbound = await listen(ambassador.outbound, options.outboundPort ?? 15001, 'outbound')
     servers.push(outbound)
-    const inbound = options.app ? await listen(ambassador.inbound, options.inboundPort ?? 15006, hostname) : undefined
+    const inbound = options.app ? await listen(ambassador.inbound, options.inboundPort ?? 15006, 'inbound') : undefined
     if (inbound) servers.push(inbound)
     ambassador.logger.info('ambassador listening', { admin: port(admin), outbound: port(outbound), inbound: inbound && port(inbound), mesh: options.mesh })
     return {
       ambassador,
       platform,
       ports: { admin: port(admin), outbound: port(outbound), inbound: inbound && port(inbound) },
+      drain: () => drain.run(inbound ? [outbound, inbound] : [outbound]),
       async close() {
         ambassador.stop()
-        await Promise.all(
-          servers.map(
-            (s) =>
-              new Promise<void>((resolve) => {
-                s.close(() => resolve())
-                s.closeAllConnections()
-              }),
-          ),
-        )
+        await Promise.all(servers.map((s) => s.close()))
         await platform.close()
         platform.flushLogs()
       },
     }
   } catch (err) {
     ambassador.stop()
-    for (const s of servers) s.close()
+    for (const s of servers) void s.close()
     await platform.close()
     throw err
   }

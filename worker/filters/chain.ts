@@ -118,6 +118,7 @@ export function createChain(options: ChainOptions): Chain {
     metrics.requests.inc([ex.direction, ex.route, ex.service, CODES[status] ?? String(status)])
     metrics.duration.observe([ex.direction, ex.route, ex.service], seconds)
     if (ex.reason) metrics.localReplies.inc([ex.reason])
+    if (ex.grpcStatus !== undefined) metrics.grpcResponses.inc([ex.direction, ex.route, ex.service, ex.grpcStatus])
     if (logger.accessEnabled) {
       logger.access(
         {
@@ -134,6 +135,7 @@ export function createChain(options: ChainOptions): Chain {
           duration: seconds,
           bytes,
           reason: ex.reason,
+          grpcStatus: ex.grpcStatus,
         },
         ex.time,
       )
@@ -192,7 +194,10 @@ export function createChain(options: ChainOptions): Chain {
     }
     const status = result.status
     result.done.then(
-      (bytes) => record(ex, status, bytes),
+      (bytes) => {
+        if (result.grpcStatus !== undefined) ex.grpcStatus = result.grpcStatus
+        record(ex, status, bytes)
+      },
       () => record(ex, status, -1),
     )
     return result.response
@@ -247,6 +252,7 @@ export function createChain(options: ChainOptions): Chain {
       editResponseHeaders: responseEditor(ex, rule.responseHeaders),
       headersTimeout: t.backendRequest || t.request || 0,
       requestTimeout: t.request || 0,
+      maxBodyBytes: rule.rule?.maxRequestBodyBytes,
     })
   }
 

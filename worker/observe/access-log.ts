@@ -25,6 +25,8 @@ export interface AccessRecord {
   bytes: number
   /** The local-reply code when the ambassador answered itself. */
   reason: string
+  /** gRPC calls: the grpc-status of the answer. */
+  grpcStatus?: string
 }
 
 export interface Logger {
@@ -55,7 +57,8 @@ export function createLogger(level: LogLevel, write: (line: string) => void, now
         `{"time":"${new Date(time).toISOString()}","type":"access","request_id":${JSON.stringify(r.requestId)},"trace_id":"${r.traceId}",` +
           `"direction":"${r.direction}","method":${JSON.stringify(r.method)},"host":${JSON.stringify(r.host)},"path":${JSON.stringify(r.path)},` +
           `"route":${JSON.stringify(r.route)},"service":${JSON.stringify(r.service)},"endpoint":${JSON.stringify(r.endpoint)},` +
-          `"status":${r.status},"duration":${r.duration.toFixed(6)},"bytes":${r.bytes},"reason":${r.reason ? JSON.stringify(r.reason) : 'null'}}`,
+          `"status":${r.status},"duration":${r.duration.toFixed(6)},"bytes":${r.bytes},"reason":${r.reason ? JSON.stringify(r.reason) : 'null'}` +
+          (r.grpcStatus !== undefined ? `,"grpc_status":${JSON.stringify(r.grpcStatus)}}` : '}'),
       )
     },
     debug: event('debug'),

@@ -23,6 +23,12 @@ export interface LegateMetrics {
   configUpdates: Counter
   /** The applied config's `exp`, in seconds since the epoch. */
   configExpiry: Gauge
+  /** direction, code: Upgrade (WebSocket) requests answered, 101 when a tunnel opened. */
+  upgrades: Counter
+  /** direction: tunnels open now. */
+  tunnelsOpen: Gauge
+  /** direction, route, service, grpc_status: gRPC answers by status. */
+  grpcResponses: Counter
 }
 
 export function createLegateMetrics(): LegateMetrics {
@@ -37,7 +43,11 @@ export function createLegateMetrics(): LegateMetrics {
     configVersion: registry.gauge('legate_config_version', 'The version (ver claim) of the config being served; 0 before the first.', []),
     configUpdates: registry.counter('legate_config_updates_total', 'Config updates received, applied or rejected (reason: a CONTRACT §2 code).', ['result', 'reason']),
     configExpiry: registry.gauge('legate_config_expiry_timestamp_seconds', 'The exp claim of the config being served; an expired config keeps serving.', []),
+    upgrades: registry.counter('legate_upgrades_total', 'HTTP Upgrade (WebSocket) requests, by direction and answer (101: a tunnel opened).', ['direction', 'code']),
+    tunnelsOpen: registry.gauge('legate_tunnels_open', 'Upgrade (WebSocket) tunnels open now, by direction.', ['direction']),
+    grpcResponses: registry.counter('legate_grpc_responses_total', 'gRPC answers relayed, by direction, route, service and grpc-status.', ['direction', 'route', 'service', 'grpc_status']),
   }
   m.configVersion.set([], 0)
+  for (const d of ['inbound', 'outbound']) m.tunnelsOpen.set([d], 0)
   return m
 }

@@ -8,6 +8,7 @@ import type { Platform } from '../../platform.ts'
 import { createUndiciForward, type UndiciForwardOptions } from './undici-forward.ts'
 import { createFileStateStore } from './state-file.ts'
 import { createLogWriter } from './log-writer.ts'
+import { createProtocolForward, type ProtocolForward } from './protocol-forward.ts'
 
 export interface NodePlatformOptions extends UndiciForwardOptions {
   /** `--state DIR`: where the last-known-good config is kept. */
@@ -20,14 +21,20 @@ export interface NodePlatformOptions extends UndiciForwardOptions {
 export interface NodePlatform extends Platform {
   close(): Promise<void>
   flushLogs(): void
+  /** HTTP/2 upstreams, Upgrade tunnels, per-service TLS and body limits (see protocol-forward.ts). */
+  protocols: ProtocolForward
 }
 
 export function createNodePlatform(options: NodePlatformOptions): NodePlatform {
-  const upstream = createUndiciForward(options)
+  // The undici pools ask the protocol forward for each origin's TLS settings.
+  let protocols: ProtocolForward | undefined
+  const upstream = createUndiciForward({ ...options, tlsFor: (origin) => protocols?.tlsFor(origin) })
+  protocols = createProtocolForward({ base: upstream.forward, retainBase: (origins) => upstream.retain(origins), connectTimeout: options.connectTimeout })
   const log = createLogWriter(options.logStream)
   return {
     name: 'node',
-    forward: upstream.forward,
+    forward: protocols.forward,
+    protocols,
     clientAddress(c) {
       const addr = (c.env as HttpBindings | undefined)?.incoming?.socket?.remoteAddress ?? ''
       return addr.startsWith('::ffff:') ? addr.slice(7) : addr
@@ -44,7 +51,9 @@ export function createNodePlatform(options: NodePlatformOptions): NodePlatform {
     state: options.stateDir ? createFileStateStore(options.stateDir, options.mesh) : undefined,
     log: log.write,
     onOrigins: (origins) => upstream.retain(origins),
-    close: () => upstream.close(),
+    close: async () => {
+      await Promise.all([upstream.close(), protocols.close()])
+    },
     flushLogs: log.flush,
   }
 }
