@@ -69,10 +69,10 @@ export function compileRoutes(config: MeshConfig): RouteTable {
 
   // The implicit route of each service (CONTRACT §1), for hosts that no route lists by name.
   for (const service of config.services) {
+    const rule = implicitRule(service.name)
     for (const host of [service.name, `${service.name}.${config.mesh}`]) {
       if (exact.has(host)) continue
       const table = new HostTable()
-      const rule = implicitRule(service.name)
       table.add('PathPrefix', '/', Object.freeze({ rule, matchedPrefix: undefined, method: undefined, headers: [], query: [], order: -1, regex: undefined }))
       exact.set(host, table)
     }
