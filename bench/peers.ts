@@ -92,6 +92,7 @@ export function nginxUpstreamConfig(dir: string, port: number): string {
     # application would; then the static 100 B file answers (POST on a file is 405 → 200).
     location = /upload { client_max_body_size 4m; client_body_buffer_size 2m; mirror /sink; mirror_request_body on; error_page 405 =200 /upload-ok; }
     location = /sink { internal; return 204; }
+    location = /__status { stub_status; }
     location = /upload-ok { internal; }
     location / { }
   }

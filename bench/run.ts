@@ -65,6 +65,7 @@ interface Sample {
   errors: number
   non2xx: number
   sendLagP99Ms?: number
+  upstreamConnections?: number
   addedP50Ms?: number
   addedP99Ms?: number
   addedP999Ms?: number
@@ -251,6 +252,7 @@ async function main() {
       if (r.proc?.exited) throw new Error(`${r.peer.name} exited:\n${r.proc.log()}`)
       const cpu0 = pid ? treeCpu(pid) : 0
       const up0 = treeCpu(upstream.pid)
+      const acc0 = await upstreamAccepts()
       let s: Omit<Sample, 'cpuUsPerReq' | 'upstreamCpuUsPerReq' | 'rssMb' | 'peakRssMb'>
       if (scenario === 'latency') {
         const o = await runOpenLoopChild(`http://127.0.0.1:${r.port}/100b`, r.peer.host, seconds, 0)
@@ -262,13 +264,26 @@ async function main() {
       }
       const cpu1 = pid ? treeCpu(pid) : 0
       const up1 = treeCpu(upstream.pid)
+      const acc1 = await upstreamAccepts()
       const n = Math.max(1, s.requests)
       return {
         ...s,
+        // New connections the upstream accepted during the run (keep-alive reuse check; nginx upstream only).
+        upstreamConnections: acc0 !== undefined && acc1 !== undefined ? acc1 - acc0 - 1 : NaN,
         cpuUsPerReq: pid ? round((cpu1 - cpu0) / n, 2) : NaN,
         upstreamCpuUsPerReq: round((up1 - up0) / n, 2),
         rssMb: pid ? round(treeRssMb(pid), 1) : NaN,
         peakRssMb: pid ? round(treePeakRssMb(pid), 1) : NaN,
+      }
+    }
+    const upstreamAccepts = async (): Promise<number | undefined> => {
+      if (upstreamKind !== 'nginx') return undefined
+      try {
+        const r = await request(`http://127.0.0.1:${upstreamPort}/__status`)
+        const m = /\s(\d+)\s+(\d+)\s+(\d+)\s*\nReading/.exec(await r.body.text())
+        return m ? Number(m[1]) : undefined
+      } catch {
+        return undefined
       }
     }
     log(`\n== ${scenario} ==`)
@@ -287,7 +302,7 @@ async function main() {
           const s = await measure(r, scenario === 'latency' ? Math.max(durationS, 3) : durationS)
           ;(samples[r.peer.name] ??= []).push(s)
           log(
-            `  round ${round_} ${r.peer.name.padEnd(12)} ${scenario === 'latency' ? `p50 ${s.p50Ms.toFixed(3)} ms  p99 ${s.p99Ms.toFixed(3)} ms  p99.9 ${s.p999Ms?.toFixed(3)} ms  lag99 ${s.sendLagP99Ms?.toFixed(3)}` : `${Math.round(s.rps)} req/s  p50 ${s.p50Ms} ms  p99 ${s.p99Ms} ms`}  cpu ${s.cpuUsPerReq} µs/req  rss ${s.rssMb} MB${s.errors + s.non2xx ? `  ERRORS ${s.errors} non2xx ${s.non2xx}` : ''}`,
+            `  round ${round_} ${r.peer.name.padEnd(12)} ${scenario === 'latency' ? `p50 ${s.p50Ms.toFixed(3)} ms  p99 ${s.p99Ms.toFixed(3)} ms  p99.9 ${s.p999Ms?.toFixed(3)} ms  lag99 ${s.sendLagP99Ms?.toFixed(3)}` : `${Math.round(s.rps)} req/s  p50 ${s.p50Ms} ms  p99 ${s.p99Ms} ms`}  cpu ${s.cpuUsPerReq} µs/req  rss ${s.rssMb} MB${Number.isFinite(s.upstreamConnections) ? `  upconn ${s.upstreamConnections}` : ''}${s.errors + s.non2xx ? `  ERRORS ${s.errors} non2xx ${s.non2xx}` : ''}`,
           )
         } catch (err) {
           log(`  round ${round_} ${r.peer.name}: failed: ${(err as Error).message.split('\n').slice(0, 3).join(' | ')}`)
