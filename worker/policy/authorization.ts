@@ -40,19 +40,37 @@ export interface AuthorizationTable {
   readonly size: number
 }
 
-type Matcher = (req: AuthorizationRequest, path: string) => boolean
+/** A request as the matchers see it: method upper-cased and path normalized once per decision. */
+interface Prepared {
+  method: string
+  path: string
+  headers: Headers
+  source: string | undefined
+  ip: IpAddress | undefined
+}
+
+type Matcher = (req: Prepared) => boolean
 
 interface CompiledPolicy {
   name: string
   action: 'ALLOW' | 'DENY'
   targets: ReadonlySet<string> | undefined
+  /** The only methods the policy can match (undefined: any), so a request skips the others unevaluated. */
+  methods: ReadonlySet<string> | undefined
   matches: Matcher
 }
 
-interface ServicePolicies {
+interface PolicyLists {
   deny: CompiledPolicy[]
   allow: CompiledPolicy[]
 }
+
+interface ServicePolicies extends PolicyLists {
+  /** The lists narrowed to one method, built on first use (at most MAX_METHODS per service). */
+  byMethod: Map<string, PolicyLists>
+}
+
+const MAX_METHODS = 32
 
 const ALLOWED_BY_DEFAULT: AuthorizationDecision = Object.freeze({ allowed: true, policy: undefined, reason: 'no ALLOW policy targets this service' })
 
@@ -64,7 +82,7 @@ export function compileAuthorization(policies: readonly AuthorizationPolicy[]): 
     let entry = perService.get(service)
     if (!entry) {
       const applies = compiled.filter((p) => p.targets === undefined || p.targets.has(service))
-      entry = { deny: applies.filter((p) => p.action === 'DENY'), allow: applies.filter((p) => p.action === 'ALLOW') }
+      entry = { deny: applies.filter((p) => p.action === 'DENY'), allow: applies.filter((p) => p.action === 'ALLOW'), byMethod: new Map() }
       // Services come from the config (the inbound service or a routed backend), so the map
       // is bounded by the mesh; a cap guards against a caller passing arbitrary names.
       if (perService.size < 100_000) perService.set(service, entry)
@@ -75,12 +93,20 @@ export function compileAuthorization(policies: readonly AuthorizationPolicy[]): 
   return {
     size: compiled.length,
     decide(service, req) {
-      const { deny, allow } = forService(service)
-      if (deny.length === 0 && allow.length === 0) return ALLOWED_BY_DEFAULT
-      const path = normalizePath(req.path)
-      for (const p of deny) if (p.matches(req, path)) return { allowed: false, policy: p.name, reason: `denied by policy "${p.name}"` }
-      if (allow.length === 0) return ALLOWED_BY_DEFAULT
-      for (const p of allow) if (p.matches(req, path)) return { allowed: true, policy: p.name, reason: `allowed by policy "${p.name}"` }
+      const sp = forService(service)
+      if (sp.deny.length === 0 && sp.allow.length === 0) return ALLOWED_BY_DEFAULT
+      const method = req.method.toUpperCase()
+      let lists = sp.byMethod.get(method)
+      if (!lists) {
+        const fits = (p: CompiledPolicy) => p.methods === undefined || p.methods.has(method)
+        lists = { deny: sp.deny.filter(fits), allow: sp.allow.filter(fits) }
+        if (sp.byMethod.size < MAX_METHODS) sp.byMethod.set(method, lists)
+      }
+      const r: Prepared = { method, path: normalizePath(req.path), headers: req.headers, source: req.source, ip: req.ip }
+      for (const p of lists.deny) if (p.matches(r)) return { allowed: false, policy: p.name, reason: `denied by policy "${p.name}"` }
+      // "Any ALLOW policy targets the service" counts every ALLOW policy, not only those for this method.
+      if (sp.allow.length === 0) return ALLOWED_BY_DEFAULT
+      for (const p of lists.allow) if (p.matches(r)) return { allowed: true, policy: p.name, reason: `allowed by policy "${p.name}"` }
       return { allowed: false, policy: undefined, reason: `no ALLOW policy for service "${service}" matches the request` }
     },
   }
@@ -92,8 +118,25 @@ function compilePolicy(p: AuthorizationPolicy): CompiledPolicy {
     name: p.name,
     action: p.action,
     targets: p.targets === undefined ? undefined : new Set(p.targets),
-    matches: rules.length === 0 ? () => false : rules.length === 1 ? rules[0]! : (req, path) => rules.some((r) => r(req, path)),
+    methods: methodsOf(p.rules),
+    matches: rules.length === 0 ? () => false : rules.length === 1 ? rules[0]! : (req) => rules.some((r) => r(req)),
   }
+}
+
+/**
+ * The methods a policy's rules can match: known only when every rule has a `to` whose every
+ * entry lists exact `methods`. A policy without rules matches nothing (an empty set).
+ */
+function methodsOf(rules: readonly Rule[]): ReadonlySet<string> | undefined {
+  const out = new Set<string>()
+  for (const rule of rules) {
+    if (!rule.to || rule.to.length === 0) return undefined
+    for (const to of rule.to) {
+      if (!to.methods || to.methods.some((m) => m.includes('*'))) return undefined
+      for (const m of to.methods) out.add(m.toUpperCase())
+    }
+  }
+  return out
 }
 
 type Rule = AuthorizationPolicy['rules'][number]
@@ -134,19 +177,19 @@ function compileOperation(to: NonNullable<Rule['to']>[number]): Matcher {
   const parts: Matcher[] = []
   if (to.methods) {
     const m = compileStringPatterns(to.methods.map((x) => x.toUpperCase()))
-    parts.push((req) => m(req.method.toUpperCase()))
+    parts.push((req) => m(req.method))
   }
   if (to.notMethods) {
     const m = compileStringPatterns(to.notMethods.map((x) => x.toUpperCase()))
-    parts.push((req) => !m(req.method.toUpperCase()))
+    parts.push((req) => !m(req.method))
   }
   if (to.paths) {
     const m = compileStringPatterns(to.paths)
-    parts.push((_, path) => m(path))
+    parts.push((req) => m(req.path))
   }
   if (to.notPaths) {
     const m = compileStringPatterns(to.notPaths)
-    parts.push((_, path) => !m(path))
+    parts.push((req) => !m(req.path))
   }
   return all(parts)
 }
@@ -174,16 +217,16 @@ function cidrOf(text: string): Cidr {
 function all(parts: Matcher[]): Matcher {
   if (parts.length === 0) return () => true
   if (parts.length === 1) return parts[0]!
-  return (req, path) => {
-    for (const p of parts) if (!p(req, path)) return false
+  return (req) => {
+    for (const p of parts) if (!p(req)) return false
     return true
   }
 }
 
 function any(parts: Matcher[]): Matcher {
   if (parts.length === 1) return parts[0]!
-  return (req, path) => {
-    for (const p of parts) if (p(req, path)) return true
+  return (req) => {
+    for (const p of parts) if (p(req)) return true
     return false
   }
 }
