@@ -299,7 +299,7 @@ async function main() {
       for (const r of alive) {
         if (r.proc?.exited) continue
         try {
-          const s = await measure(r, scenario === 'latency' ? Math.max(durationS, 3) : durationS)
+          const s = await measure(r, scenario === 'latency' ? Math.max(durationS, 5) : durationS)
           ;(samples[r.peer.name] ??= []).push(s)
           log(
             `  round ${round_} ${r.peer.name.padEnd(12)} ${scenario === 'latency' ? `p50 ${s.p50Ms.toFixed(3)} ms  p99 ${s.p99Ms.toFixed(3)} ms  p99.9 ${s.p999Ms?.toFixed(3)} ms  lag99 ${s.sendLagP99Ms?.toFixed(3)}` : `${Math.round(s.rps)} req/s  p50 ${s.p50Ms} ms  p99 ${s.p99Ms} ms`}  cpu ${s.cpuUsPerReq} µs/req  rss ${s.rssMb} MB${Number.isFinite(s.upstreamConnections) ? `  upconn ${s.upstreamConnections}` : ''}${s.errors + s.non2xx ? `  ERRORS ${s.errors} non2xx ${s.non2xx}` : ''}`,
