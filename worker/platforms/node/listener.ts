@@ -227,9 +227,12 @@ export function createListener(options: ListenerOptions): Promise<Listener> {
       socket.off('error', onError)
       socket.pause()
       socket.unshift(chunk)
+      // http2 reads what is buffered itself (next tick); resuming here would drop it.
       if (isPreface(chunk)) h2.emit('connection', socket)
-      else h1.emit('connection', socket)
-      socket.resume()
+      else {
+        h1.emit('connection', socket)
+        socket.resume()
+      }
     })
   })
   tcp.maxConnections = limits.maxConnections
