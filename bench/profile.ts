@@ -17,7 +17,7 @@ import { request } from 'undici'
 import { start, stop, stopAll, installCleanup, waitForPort, which, sleep, PROXY_CORE, treeCpu } from './lib/proc.ts'
 import { peers, nginxUpstreamConfig, PORT_BASE } from './peers.ts'
 import { prepareLegate } from './lib/legate.ts'
-import { runWrk } from './lib/wrk.ts'
+import { runWrk, uploadScript } from './lib/wrk.ts'
 import { summarizeProfile, type ProfileSummary } from './lib/cpuprofile.ts'
 
 const ROOT = new URL('../', import.meta.url).pathname
@@ -26,6 +26,9 @@ const opt = (n: string, d: string) => (argv.includes(`--${n}`) ? argv[argv.index
 const names = opt('peers', opt('peer', 'legate-node,node-undici')).split(',')
 const durationS = Number(opt('duration', '5'))
 const path = opt('path', '/100b')
+// `--path /upload` POSTs 1 MiB bodies.
+const script = path === '/upload' ? uploadScript(1024 * 1024) : undefined
+const connections = path === '/100b' || path === '/64k' ? 32 : 16
 const top = Number(opt('top', '25'))
 
 interface Run {
@@ -57,10 +60,10 @@ async function profileOne(name: string, dir: string): Promise<Run> {
     }
   }
   await waitForPort(peer.port, proc)
-  await runWrk({ url: `http://127.0.0.1:${peer.port}${path}`, connections: 32, durationS: 1, host: peer.host })
+  await runWrk({ url: `http://127.0.0.1:${peer.port}${path}`, connections, durationS: 1, host: peer.host, script })
   const c0 = treeCpu(proc.pid)
   const loadFrom = Date.now() - t0
-  const w = await runWrk({ url: `http://127.0.0.1:${peer.port}${path}`, connections: 32, durationS, host: peer.host })
+  const w = await runWrk({ url: `http://127.0.0.1:${peer.port}${path}`, connections, durationS, host: peer.host, script })
   const loadTo = Date.now() - t0
   const cpu = (treeCpu(proc.pid) - c0) / w.requests
   await stop(proc, 10000)
@@ -84,7 +87,7 @@ async function main() {
   for (const n of names) runs.push(await profileOne(n, dir))
   await stop(up)
   const us = (r: Run, pct: number) => (pct / 100) * ((r.summary.totalMs * 1000) / r.requestsInWindow)
-  console.log(`Profiled with \`node --cpu-prof\` under wrk (32 connections, ${path}, ${durationS} s); figures are µs of the profiled thread per request (the sampler slows the process, so they run above the bench's).\n`)
+  console.log(`Profiled with \`node --cpu-prof\` under wrk (${connections} connections, ${path}, ${durationS} s); figures are µs of the profiled thread per request (the sampler slows the process, so they run above the bench's).\n`)
   console.log(`| | ${runs.map((r) => r.name).join(' | ')} |`)
   console.log(`|---|${runs.map(() => '--:').join('|')}|`)
   console.log(`| req/s under the profiler | ${runs.map((r) => Math.round(r.rps)).join(' | ')} |`)
