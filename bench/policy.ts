@@ -3,7 +3,8 @@
  * (`--service echo --app <upstream>`), max throughput (wrk, 32 connections, 100 B):
  *  - core: a config with no policies, requests without an identity token;
  *  - policy: 100 authorization policies targeting echo (99 DENY policies from `frontend` whose
- *    `to`/`when` do not match — so every one is evaluated — and one ALLOW from service `frontend`), a token
+ *    `to`/`when` do not match a GET /100b — paths, GET + paths, a header — so every one is
+ *    evaluated — and one ALLOW from service `frontend`), a token
  *    bucket per source service with a limit far above the load, and every request carrying
  *    a `legate-identity` token minted by `frontend` (one token, as a caller's ambassador
  *    reuses its cached token until renewal).
@@ -47,7 +48,15 @@ export async function runPolicy(o: PolicyOptions) {
       name: `deny-${i}`,
       targets: [SERVICE],
       action: 'DENY',
-      rules: [{ from: [{ services: ['frontend'] }], to: [{ methods: ['DELETE'], paths: [`/admin-${i}/*`] }], when: [{ header: 'x-tenant', values: [`t${i}`] }] }],
+      // Shapes that a GET /100b from frontend must evaluate and not match: a path, a path with
+      // GET, a header condition (none limited to another method, which would be skipped early).
+      rules: [
+        i % 3 === 0
+          ? { from: [{ services: ['frontend'] }], to: [{ paths: [`/admin-${i}/*`] }] }
+          : i % 3 === 1
+            ? { from: [{ services: ['frontend'] }], to: [{ methods: ['GET'], paths: [`/internal-${i}*`] }] }
+            : { from: [{ services: ['frontend'] }], when: [{ header: 'x-tenant', values: [`t${i}`] }] },
+      ],
     })),
     { name: 'allow-frontend', targets: [SERVICE], action: 'ALLOW', rules: [{ from: [{ services: ['frontend'] }], to: [{ methods: ['GET', 'POST'] }] }] },
   ]
@@ -124,7 +133,7 @@ export async function runPolicy(o: PolicyOptions) {
   }
   return {
     method:
-      'Inbound listener of `legate ambassador --service echo --app <upstream>`, wrk 32 connections, 100 B. core: no policies, no identity token. policy: 100 authorization policies on echo (99 DENY that do not match, 1 ALLOW from `frontend`), a per-source-service token bucket far above the load, every request with a `legate-identity` token from `frontend` (one token reused, as a caller caches it). Taking turns round by round.',
+      'Inbound listener of `legate ambassador --service echo --app <upstream>`, wrk 32 connections, 100 B. core: no policies, no identity token. policy: 100 authorization policies on echo (99 DENY from `frontend` whose paths, GET + paths or header condition do not match, 1 ALLOW from `frontend`), a per-source-service token bucket far above the load, every request with a `legate-identity` token from `frontend` (one token reused, as a caller caches it). Taking turns round by round.',
     ...out,
   }
 }
