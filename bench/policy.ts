@@ -80,7 +80,9 @@ export async function runPolicy(o: PolicyOptions) {
     let i = 0
     for (const [name, files] of Object.entries(variants)) {
       const port = PORT + 3 * i++
-      const proc = start(`legate-${name}`, process.execPath, [join(ROOT, 'bin/legate.js'), 'ambassador', '--config-file', files.configFile, '--mesh', MESH, '--trust', files.jwks, '--service', SERVICE, '--app', o.upstreamUrl, '--inbound', String(port), '--outbound', String(port + 1), '--admin', String(port + 2), '--log-level', 'silent'], { core: PROXY_CORE, cwd: ROOT })
+      // LEGATE_BENCH_NODE_FLAGS (e.g. "--cpu-prof --cpu-prof-dir=/tmp/p") goes to node, for profiling.
+      const flags = process.env.LEGATE_BENCH_NODE_FLAGS?.split(' ').filter(Boolean) ?? []
+      const proc = start(`legate-${name}`, process.execPath, [...flags, join(ROOT, 'bin/legate.js'), 'ambassador', '--config-file', files.configFile, '--mesh', MESH, '--trust', files.jwks, '--service', SERVICE, '--app', o.upstreamUrl, '--inbound', String(port), '--outbound', String(port + 1), '--admin', String(port + 2), '--log-level', 'silent'], { core: PROXY_CORE, cwd: ROOT })
       procs[name] = { proc, port }
       await waitForPort(port, proc)
       for (let k = 0; k < 100; k++) {
