@@ -7,14 +7,10 @@
  */
 import { test, before, after } from 'node:test'
 import assert from 'node:assert/strict'
-import { readFileSync } from 'node:fs'
-import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
-import { build } from 'esbuild'
 import { Miniflare } from 'miniflare'
-import { createSigner, startUpstream, tempDir, type Upstream } from '../worker/helpers.ts'
+import { createSigner, startUpstream, type Upstream } from '../worker/helpers.ts'
+import { bundleWorkerd } from './fixtures.ts'
 
-const root = fileURLToPath(new URL('../..', import.meta.url))
 let up: Upstream
 let mf: Miniflare
 
@@ -30,19 +26,7 @@ before(async () => {
     },
     1,
   )
-  const out = join(tempDir(), 'worker.js')
-  await build({
-    entryPoints: [join(root, 'worker/entry/workerd.ts')],
-    bundle: true,
-    format: 'esm',
-    platform: 'neutral',
-    conditions: ['workerd', 'worker', 'browser'],
-    mainFields: ['module', 'main'],
-    target: 'es2022',
-    outfile: out,
-    logLevel: 'silent',
-  })
-  const script = readFileSync(out, 'utf8')
+  const script = await bundleWorkerd()
   const bindings = { LEGATE_MESH: 'demo', LEGATE_TRUST: JSON.stringify(signer.trust.jwks), LEGATE_CONFIG: jws, LEGATE_LOG_LEVEL: 'silent' }
   mf = new Miniflare({
     workers: [

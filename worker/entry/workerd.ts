@@ -27,6 +27,9 @@ export interface WorkerdEnv {
   LEGATE_KV?: KvLike
   LEGATE_REFRESH_SECONDS?: string
   LEGATE_LOG_LEVEL?: 'debug' | 'info' | 'warn' | 'error' | 'silent'
+  /** This gateway's service name and private workload JWK (a secret, JSON): upstream requests then carry its identity token. */
+  LEGATE_SERVICE?: string
+  LEGATE_IDENTITY_KEY?: string
   /** Durable Object namespace of `RateLimiterObject`: the shared store for `scope: global` rate limits. */
   LEGATE_RATE_LIMITER?: DurableObjectNamespaceLike
 }
@@ -61,7 +64,8 @@ let lastRefresh = 0
 async function init(env: WorkerdEnv): Promise<Ambassador> {
   const trust = await createTrustSet(JSON.parse(env.LEGATE_TRUST), 'LEGATE_TRUST')
   const rateLimitStore = env.LEGATE_RATE_LIMITER ? createDurableObjectLimiter(env.LEGATE_RATE_LIMITER) : undefined
-  const amb = createAmbassador({ platform, trust, mesh: env.LEGATE_MESH, logLevel: env.LEGATE_LOG_LEVEL ?? 'warn', rateLimitStore })
+  const identityKey = env.LEGATE_IDENTITY_KEY ? (JSON.parse(env.LEGATE_IDENTITY_KEY) as unknown) : undefined
+  const amb = createAmbassador({ platform, trust, mesh: env.LEGATE_MESH, logLevel: env.LEGATE_LOG_LEVEL ?? 'warn', rateLimitStore, service: env.LEGATE_SERVICE, identityKey })
   if (env.LEGATE_CONFIG) await amb.holder.offer(env.LEGATE_CONFIG.trim(), 'binding LEGATE_CONFIG')
   await refresh(amb, env)
   return amb

@@ -9,8 +9,9 @@
  * decides. The chain drops both headers from every upstream request, so neither a
  * client's `x-legate-source` nor a token reaches the app.
  *
- * Outbound: with a workload key, the request gets this service's token for the
- * destination (`ex.upstreamSet`), minted once per destination and renewed before expiry.
+ * Outbound (and gateway, after the check above): with a workload key, the request gets
+ * this service's token for the destination (`ex.upstreamSet`), minted once per
+ * destination and renewed before expiry.
  *
  * One verifier per snapshot: a key removed by a new config version is unknown as soon as
  * that version applies, and its cached tokens go with the old snapshot.
@@ -44,7 +45,15 @@ export function identityStage(options: IdentityStageOptions = {}): StageFactory 
     if (!v) verifiers.set(snapshot, (v = createIdentityVerifier(snapshot.verified.config.services, options.verifier)))
     return v
   }
-  return (snapshot, direction) => (direction === 'outbound' ? outboundStage(options.minter) : inboundStage(verifierFor(snapshot), options))
+  return (snapshot, direction) => {
+    if (direction === 'outbound') return outboundStage(options.minter)
+    const verify = inboundStage(verifierFor(snapshot), options)
+    const mint = direction === 'gateway' ? outboundStage(options.minter) : undefined
+    if (!mint) return verify
+    // A gateway is itself the caller of the service it routes to: after checking a presented
+    // token (for its own policies), it sends its own token upstream, never the client's.
+    return async (ex, c) => (await verify(ex, c)) ?? (await mint(ex, c))
+  }
 }
 
 function inboundStage(verifier: IdentityVerifier, options: IdentityStageOptions): Stage {
