@@ -153,6 +153,25 @@ export function writeReport(file: string): void {
     '',
   )
 
+  md.push('## Running it', '')
+  md.push(
+    [
+      '```sh',
+      'apt-get install -y wrk nginx haproxy      # peers and load generator (Debian); a missing one is skipped',
+      'npm run bench                             # everything: ~15 min; writes bench/results/<date>.json, BENCHMARKS.md, docs/bench/*.svg',
+      'npm run bench -- --scenario throughput,latency --rounds 5 --duration 5 --peers nginx,legate-node',
+      'npm run bench -- --upstream node          # bench/upstream.ts instead of nginx as the fixed upstream',
+      'node --import tsx bench/report.ts bench/results/<date>.json   # this page from a results file',
+      'node --import tsx bench/profile.ts --peers legate-node,node-undici [--path /upload]   # where the time goes',
+      '```',
+      '',
+      'Scenarios: `throughput` (100 B), `latency` (open loop), `body64k`, `body1m`, `upload1m`, `policy`, `scale`, `propagation`. ' +
+        'Knobs: `LEGATE_BENCH_SCALE_SIZES=10,1000`, `LEGATE_BENCH_PROPAGATION_SAMPLES=10`, `LEGATE_BENCH_NODE_FLAGS="--cpu-prof …"` (node flags for legate-node and the policy ambassadors). ' +
+        'Ports 19100–19260 on 127.0.0.1 only; every process the bench starts is stopped at the end, also on error and Ctrl-C.',
+    ].join('\n'),
+    '',
+  )
+
   // ---- throughput-like tables -----------------------------------------------------------------
   const wrkTable = (name: string, title: string, s: Record<string, PeerResult>) => {
     const nginx = s.nginx?.median
