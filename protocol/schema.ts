@@ -342,13 +342,31 @@ function checkUnique(ctx: Ctx, names: string[], pathOf: (i: number) => (string |
  * a part too broken to read throws here and is skipped, its own issue already stands.
  */
 function checkReferences(mesh: z.output<typeof meshShape>, ctx: Ctx) {
-  for (const check of [checkNames, checkRoutes, checkPolicies]) {
+  for (const check of [checkNames, checkRoutes, checkPolicies, checkEndpointProtocols]) {
     try {
       check(mesh, ctx)
     } catch {
       // reported by the field's own schema
     }
   }
+}
+
+/**
+ * How to speak to an endpoint (appProtocol, tls) belongs to the endpoint: connections are
+ * pooled per origin, so services that share an origin must agree on it.
+ */
+function checkEndpointProtocols(mesh: z.output<typeof meshShape>, ctx: Ctx) {
+  const seen = new Map<string, { service: string; settings: string }>()
+  mesh.services.forEach((s, si) => {
+    const settings = JSON.stringify([s.appProtocol ?? 'http', s.tls ?? null])
+    s.endpoints.forEach((e, ei) => {
+      const first = seen.get(e.url)
+      if (!first) return void seen.set(e.url, { service: s.name, settings })
+      if (first.settings !== settings) {
+        ctx.addIssue({ code: 'custom', path: ['services', si, 'endpoints', ei], message: `${e.url} is also an endpoint of service "${first.service}" with other appProtocol/tls settings; an endpoint has one` })
+      }
+    })
+  })
 }
 
 function checkNames(mesh: z.output<typeof meshShape>, ctx: Ctx) {

@@ -28,7 +28,7 @@ export interface NodePlatform extends Platform {
 export function createNodePlatform(options: NodePlatformOptions): NodePlatform {
   // The undici pools ask the protocol forward for each origin's TLS settings.
   let protocols: ProtocolForward | undefined
-  const upstream = createUndiciForward({ ...options, tlsFor: (origin) => protocols?.tlsFor(origin) })
+  const upstream = createUndiciForward({ ...options, connectorFor: (origin, timeout) => protocols?.connectorFor(origin, timeout) })
   protocols = createProtocolForward({ base: upstream.forward, retainBase: (origins) => upstream.retain(origins), connectTimeout: options.connectTimeout })
   const log = createLogWriter(options.logStream)
   return {

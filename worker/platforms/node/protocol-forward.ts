@@ -17,7 +17,8 @@ import type { Snapshot } from '../../config/snapshot.ts'
 import type { Logger } from '../../observe/access-log.ts'
 import { createH2Forward } from './h2-forward.ts'
 import { createUpgradeTunnel, upgradeOf } from './upgrade-tunnel.ts'
-import { isTlsFailure, resolveTls, tlsKey, type TlsSettings } from './tls-options.ts'
+import { isTlsFailure, resolveTls, tlsConnector, tlsKey, type TlsSettings } from './tls-options.ts'
+import type { buildConnector } from 'undici'
 
 export type AppProtocol = 'http' | 'h2c' | 'h2'
 
@@ -37,8 +38,10 @@ export interface ProtocolForwardOptions {
 
 export interface ProtocolForward {
   forward: UpstreamForward
-  /** The TLS connect options for an https: origin (undici pools read them when created). */
+  /** The TLS settings of an https: origin. */
   tlsFor(origin: string): TlsSettings | undefined
+  /** The connector for an https: origin's undici pool (read when the pool is created); undefined for http:. */
+  connectorFor(origin: string, timeout: number): buildConnector.connector | undefined
   /** Learns each endpoint's protocol and TLS settings from a newly applied config. */
   apply(snapshot: Snapshot): void
   /** Declares an origin outside the config (the inbound `--app`). */
@@ -117,6 +120,7 @@ export function createProtocolForward(options: ProtocolForwardOptions): Protocol
   return {
     forward,
     tlsFor,
+    connectorFor: (origin, timeout) => (origin.startsWith('https:') ? tlsConnector(origin, tlsFor(origin), timeout) : undefined),
     declare(origin, protocol) {
       declared.set(origin, protocol)
     },

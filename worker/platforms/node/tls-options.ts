@@ -8,6 +8,8 @@
  * @module
  */
 import { readFileSync } from 'node:fs'
+import { isIP } from 'node:net'
+import { buildConnector } from 'undici'
 import type { ServiceConfig } from '../../../protocol/schema.ts'
 
 export interface TlsSettings {
@@ -55,3 +57,16 @@ export const isTlsFailure = (code: string | undefined): boolean =>
   (code.startsWith('ERR_TLS') ||
     code.startsWith('ERR_SSL') ||
     /CERT|SELF_SIGNED|UNABLE_TO|DEPTH_ZERO|HOSTNAME|ALTNAME|EPROTO/.test(code))
+
+/**
+ * The undici connector for an https: endpoint. undici would otherwise take SNI and the name
+ * it verifies from the request's Host header (the service name the client used); a proxy
+ * must verify the endpoint: `tls.serverName`, else the endpoint's host (no SNI for an IP).
+ */
+export function tlsConnector(origin: string, settings: TlsSettings | undefined, timeout: number): buildConnector.connector {
+  const host = new URL(origin).hostname.replace(/^\[|\]$/g, '')
+  const servername = settings?.servername ?? (isIP(host) ? undefined : host)
+  const { error: _error, ...tls } = settings ?? {}
+  const connect = buildConnector({ ...tls, timeout, rejectUnauthorized: true, ...(servername ? { servername } : {}) } as buildConnector.BuildOptions)
+  return (opts, callback) => connect({ ...opts, servername: servername ?? '' }, callback)
+}

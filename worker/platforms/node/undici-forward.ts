@@ -9,7 +9,7 @@
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http'
 import { Readable } from 'node:stream'
 import type { ReadableStream as NodeReadableStream } from 'node:stream/web'
-import { Pool } from 'undici'
+import { Pool, type buildConnector } from 'undici'
 import type { Context } from 'hono'
 import type { HttpBindings } from '@hono/node-server'
 import { RESPONSE_ALREADY_SENT } from '@hono/node-server/utils/response'
@@ -23,8 +23,11 @@ export interface UndiciForwardOptions {
   connections?: number
   /** ms to establish a connection (default 5 s). */
   connectTimeout?: number
-  /** TLS connect options for an https: origin (per-service CA, SNI, client certificate; see tls-options.ts). */
-  tlsFor?: (origin: string) => object | undefined
+  /**
+   * The connector for an https: origin (per-service CA, SNI, client certificate; see
+   * tls-options.ts). It also keeps undici from taking SNI from the client's Host header.
+   */
+  connectorFor?: (origin: string, timeout: number) => buildConnector.connector | undefined
 }
 
 export interface UndiciForward {
@@ -226,7 +229,7 @@ export function createUndiciForward(options: UndiciForwardOptions = {}): UndiciF
   const poolFor = (origin: string): Pool => {
     let pool = pools.get(origin)
     if (!pool) {
-      pool = new Pool(origin, { connections: options.connections ?? null, connect: { timeout: options.connectTimeout ?? 5_000, ...options.tlsFor?.(origin) } })
+      pool = new Pool(origin, { connections: options.connections ?? null, connect: options.connectorFor?.(origin, options.connectTimeout ?? 5_000) ?? { timeout: options.connectTimeout ?? 5_000 } })
       pools.set(origin, pool)
     }
     return pool

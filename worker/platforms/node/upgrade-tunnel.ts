@@ -9,7 +9,7 @@
  */
 import { request as httpRequest, STATUS_CODES, type IncomingMessage, type ClientRequest } from 'node:http'
 import { request as httpsRequest } from 'node:https'
-import type { Socket } from 'node:net'
+import { isIP, type Socket } from 'node:net'
 import type { Duplex } from 'node:stream'
 import type { Context } from 'hono'
 import { RESPONSE_ALREADY_SENT } from '@hono/node-server/utils/response'
@@ -127,7 +127,7 @@ export function createUpgradeTunnel(options: UpgradeTunnelOptions) {
         headers: flat,
         agent: false,
         timeout: options.connectTimeout ?? 5_000,
-        ...(secure ? { ca: tls?.ca, servername: tls?.servername ?? url.hostname, cert: tls?.cert, key: tls?.key, rejectUnauthorized: true } : {}),
+        ...(secure ? { ca: tls?.ca, servername: tls?.servername ?? (isIP(url.hostname) ? undefined : url.hostname), cert: tls?.cert, key: tls?.key, rejectUnauthorized: true } : {}),
       })
       const onClientGone = () => {
         if (!settled) r.destroy(new Error('client closed the connection'))
