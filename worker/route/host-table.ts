@@ -35,62 +35,84 @@ export function prefixKey(value: string): string {
 }
 
 export class HostTable {
-  // Created on first use: a large mesh has thousands of host tables, most with one kind of path.
-  private exact: Map<string, Entry> | undefined
-  private prefix: Map<string, Entry> | undefined
+  // Most tables of a large mesh hold one exact path and one prefix (a route per host): the
+  // first key of each kind lives inline, and only a second key brings a Map. That halves the
+  // memory of such a table and saves the Map's two objects on every probe, which at 10,000
+  // routes are cache misses.
+  private exactPath: string | undefined
+  private exactEntry: Entry | undefined
+  private exactMap: Map<string, Entry> | undefined
+  private prefixPath: string | undefined
+  private prefixEntry: Entry | undefined
+  private prefixMap: Map<string, Entry> | undefined
   /**
-   * The distinct lengths of the prefix keys, longest first: a lookup probes only the request
-   * path's boundaries at those lengths, so it slices and hashes a few strings at most, however
-   * long the path and however many prefixes share the table.
+   * With a prefix Map: the distinct lengths of its keys, longest first. A lookup probes only
+   * the request path's boundaries at those lengths, so it slices and hashes a few strings at
+   * most, however long the path and however many prefixes share the table.
    */
-  private prefixLengths: number[] = []
+  private prefixLengths: number[] | undefined
   private regex: Candidate[] | undefined
 
   add(kind: PathKind, value: string, candidate: Candidate): void {
     if (kind === 'RegularExpression') {
       if (this.regex === undefined) this.regex = [candidate]
       else this.regex.push(candidate)
-      return
-    }
-    const map = kind === 'Exact' ? (this.exact ??= new Map()) : (this.prefix ??= new Map())
-    const key = kind === 'Exact' ? value : prefixKey(value)
-    const entry = map.get(key)
-    if (entry === undefined) map.set(key, candidate)
-    else if (Array.isArray(entry)) entry.push(candidate)
-    else map.set(key, [entry, candidate])
-    if (kind === 'PathPrefix' && !this.prefixLengths.includes(key.length)) {
-      // A new array each time, not push: push would reserve room for 17 lengths in every table.
-      this.prefixLengths = [...this.prefixLengths, key.length].sort((a, b) => b - a)
+    } else if (kind === 'Exact') {
+      if (this.exactMap === undefined && (this.exactPath === undefined || this.exactPath === value)) {
+        this.exactPath = value
+        this.exactEntry = append(this.exactEntry, candidate)
+      } else {
+        this.exactMap ??= moveToMap(this.exactPath!, this.exactEntry!)
+        this.exactMap.set(value, append(this.exactMap.get(value), candidate))
+      }
+    } else {
+      const key = prefixKey(value)
+      if (this.prefixMap === undefined && (this.prefixPath === undefined || this.prefixPath === key)) {
+        this.prefixPath = key
+        this.prefixEntry = append(this.prefixEntry, candidate)
+        return
+      }
+      if (this.prefixMap === undefined) {
+        this.prefixMap = moveToMap(this.prefixPath!, this.prefixEntry!)
+        this.prefixLengths = [this.prefixPath!.length]
+      }
+      this.prefixMap.set(key, append(this.prefixMap.get(key), candidate))
+      const lengths = this.prefixLengths!
+      // A new array, not push: push would reserve room for 17 lengths in every table.
+      if (!lengths.includes(key.length)) this.prefixLengths = [...lengths, key.length].sort((a, b) => b - a)
     }
   }
 
   /** Sorts every candidate list by precedence; call once, after the last `add`. */
   seal(): void {
-    if (this.exact) for (const entry of this.exact.values()) if (Array.isArray(entry)) entry.sort(compareConditions)
-    if (this.prefix) for (const entry of this.prefix.values()) if (Array.isArray(entry)) entry.sort(compareConditions)
+    sortEntry(this.exactEntry)
+    sortEntry(this.prefixEntry)
+    this.exactMap?.forEach(sortEntry)
+    this.prefixMap?.forEach(sortEntry)
     this.regex?.sort(compareConditions)
   }
 
   lookup(req: RouteRequest, path: string): RouteMatchResult | undefined {
-    const exact = this.exact?.get(path)
+    const exact = this.exactMap !== undefined ? this.exactMap.get(path) : path === this.exactPath ? this.exactEntry : undefined
     if (exact !== undefined) {
       const hit = firstMet(exact, req)
       if (hit !== undefined) return hit
     }
-    const prefix = this.prefix
-    if (prefix !== undefined) {
-      const lengths = this.prefixLengths
-      // Probe path[0, n) for each prefix length n, longest first, where n ends a segment:
-      // n = path.length, or path[n] is '/' (so `/foo` matches `/foo`, `/foo/` and `/foo/bar`,
-      // never `/foobar`). The root prefix has the key "" (n = 0) and matches every path.
+    const prefixMap = this.prefixMap
+    if (prefixMap !== undefined) {
+      const lengths = this.prefixLengths!
+      // Probe path[0, n) for each prefix length n, longest first, where n ends a segment.
       for (let k = 0; k < lengths.length; k++) {
         const n = lengths[k]!
-        if (n > path.length || (n !== path.length && path.charCodeAt(n) !== 47)) continue
-        const entry = prefix.get(n === path.length ? path : path.slice(0, n))
+        if (!endsSegment(path, n)) continue
+        const entry = prefixMap.get(n === path.length ? path : path.slice(0, n))
         if (entry === undefined) continue
         const hit = firstMet(entry, req)
         if (hit !== undefined) return hit
       }
+    } else if (this.prefixPath !== undefined && endsSegment(path, this.prefixPath.length) && path.startsWith(this.prefixPath)) {
+      const hit = firstMet(this.prefixEntry!, req)
+      if (hit !== undefined) return hit
     }
     const regex = this.regex
     if (regex === undefined) return undefined
@@ -100,6 +122,32 @@ export class HostTable {
     }
     return undefined
   }
+}
+
+/**
+ * Whether a prefix of length n ends on a segment boundary of the path: n = path.length, or
+ * path[n] is '/'. So `/foo` matches `/foo`, `/foo/` and `/foo/bar`, never `/foobar`; the root
+ * prefix has the key "" (n = 0) and matches every path.
+ */
+function endsSegment(path: string, n: number): boolean {
+  return n === path.length || (n < path.length && path.charCodeAt(n) === 47)
+}
+
+function append(entry: Entry | undefined, candidate: Candidate): Entry {
+  if (entry === undefined) return candidate
+  if (Array.isArray(entry)) {
+    entry.push(candidate)
+    return entry
+  }
+  return [entry, candidate]
+}
+
+function sortEntry(entry: Entry | undefined): void {
+  if (Array.isArray(entry)) entry.sort(compareConditions)
+}
+
+function moveToMap(key: string, entry: Entry): Map<string, Entry> {
+  return new Map([[key, entry]])
 }
 
 function firstMet(entry: Entry, req: RouteRequest): RouteMatchResult | undefined {
