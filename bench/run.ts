@@ -145,8 +145,11 @@ function runOpenLoopChild(url: string, host: string | undefined, seconds: number
   let err = ''
   child.stdout.on('data', (b) => (out += b))
   child.stderr.on('data', (b) => (err += b))
+  // Bounded: a peer that stops answering costs at most the run plus the request timeouts.
+  const killer = setTimeout(() => child.kill('SIGKILL'), (seconds + warm + 40) * 1000)
   return new Promise((resolve, reject) =>
     child.on('exit', (code) => {
+      clearTimeout(killer)
       if (code !== 0) reject(new Error(`open-loop exited ${code}: ${err}`))
       else resolve(JSON.parse(out.trim().split('\n').pop()!))
     }),

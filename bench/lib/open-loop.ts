@@ -44,7 +44,7 @@ export interface OpenLoopResult {
 
 export async function openLoop(o: OpenLoopOptions): Promise<OpenLoopResult> {
   const url = new URL(o.url)
-  const pool = new Pool(url.origin, { connections: o.connections ?? 64, pipelining: 1, keepAliveTimeout: 30_000 })
+  const pool = new Pool(url.origin, { connections: o.connections ?? 64, pipelining: 1, keepAliveTimeout: 30_000, headersTimeout: 10_000, bodyTimeout: 10_000 })
   const path = url.pathname + url.search
   const headers: Record<string, string> = o.host ? { host: o.host } : {}
   const interval = 1000 / o.rate
