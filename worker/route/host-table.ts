@@ -1,10 +1,11 @@
 /**
  * The rules that apply to one hostname (or one wildcard suffix, or every host), indexed by
- * path: Exact paths in a Map, PathPrefix values in a Map probed from the request path's
- * longest segment boundary to its shortest, RegularExpression paths last. Each index entry
- * holds its candidates pre-sorted by the Gateway API tie-breaks, so a lookup returns the
- * first candidate whose method, headers and query match, and the cost of a lookup depends on
- * the path's depth, not on how many routes the table holds.
+ * path: Exact paths by key, PathPrefix values by key probed at the request path's segment
+ * boundaries from the longest configured prefix length to the shortest, RegularExpression
+ * paths last. Each index entry holds its candidates pre-sorted by the Gateway API
+ * tie-breaks, so a lookup returns the first candidate whose method, headers and query match,
+ * and its cost depends on the number of distinct prefix lengths, not on how many routes the
+ * table holds.
  * @module
  */
 import type { RouteMatchResult, RouteRequest } from './types.ts'
