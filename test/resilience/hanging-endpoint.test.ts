@@ -47,8 +47,11 @@ test('a hanging endpoint: requests fail over within backendRequest', async () =>
   assert.ok(ups[0]!.hits > 0, 'requests did meet the hanging endpoint')
   // The ambassador gave up on each hung try at backendRequest (measured where it hung).
   const gaveUp = percentile(ups[0]!.hangDurations, 50)
-  // Upper bound: scheduling slack on a loaded 2-core machine, far below the 3 s request timeout.
-  assert.ok(gaveUp >= 195 && gaveUp < 400, `median hung try abandoned after ${gaveUp.toFixed(0)} ms (backendRequest 200 ms)`)
+  // Measured at the upstream, which sees a request only once its (shared, loaded) event loop
+  // gets to it: the lower bound is loose. The upper bound is the point: far below the 3 s
+  // request timeout that would otherwise decide.
+  assert.ok(gaveUp >= 100 && gaveUp < 400, `median hung try abandoned after ${gaveUp.toFixed(0)} ms (backendRequest 200 ms)`)
+  assert.ok(Math.max(...ups[0]!.hangDurations) < 1500, 'no try waited for the overall timeout')
   const max = Math.max(...r.latencies)
   assert.ok(max < 3000, `slowest ${max.toFixed(0)} ms: within the request timeout`)
   console.log(`# hanging endpoint: ${r.sent} requests, 0 failed, ${ups[0]!.hits} met it (abandoned after a median ${gaveUp.toFixed(0)} ms), client p50 ${percentile(r.latencies, 50).toFixed(1)} ms, p99 ${percentile(r.latencies, 99).toFixed(0)} ms`)
