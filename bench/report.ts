@@ -19,7 +19,7 @@ interface PeerResult {
 interface Results {
   date: string
   label?: string
-  machine: { cpus: number; cpuModel: string; memGiB: number; kernel: string; loadBefore: { loadavg1: number; busyPct: number }; loadAfter: { loadavg1: number; busyPct: number } }
+  machine: { cpus: number; cpuModel: string; memGiB: number; kernel: string; loadBefore: { loadavg1: number; busyPct: number; stealPct?: number }; loadAfter: { loadavg1: number; busyPct: number; stealPct?: number }; loadDuring?: { loadavg1: number; busyPct: number; stealPct?: number; at: string }[] }
   versions: Record<string, string>
   options: { scenarios: string[]; rounds: number; durationS: number; warmupS: number; rate: number; upstream: string; proxyCore: number; loadCore: number }
   peers: Record<string, string>
@@ -130,7 +130,9 @@ export function writeReport(file: string): void {
   md.push(
     `${r.machine.cpus} × ${r.machine.cpuModel}, ${r.machine.memGiB} GiB, Linux ${r.machine.kernel}. ` +
       `Machine busy (all cores, 1 s sample) before the run: ${r.machine.loadBefore.busyPct}% (load average ${r.machine.loadBefore.loadavg1}); after: ${r.machine.loadAfter.busyPct}% (load average ${r.machine.loadAfter.loadavg1}). ` +
-      `The bench's own processes are idle at those two moments, so anything above a few percent is other work on the machine.`,
+      `The bench's own processes are idle at those two moments, so anything above a few percent is other work on the machine.` +
+      (r.machine.loadDuring?.length ? ` Between scenarios (bench idle for 0.2 s): ${r.machine.loadDuring.map((x) => `${x.busyPct}% busy, load average ${x.loadavg1} (${x.at})`).join('; ')}; the load average also counts the bench's own work of the last minute.` : '') +
+      (r.machine.loadBefore.stealPct !== undefined ? ` CPU steal time (a virtual machine's host taking the CPU away): ${r.machine.loadBefore.stealPct}% before, ${r.machine.loadAfter.stealPct}% after.` : ''),
     '',
   )
   md.push(Object.entries(r.versions).map(([k, v]) => `${k} ${v}`).join(' · '), '')

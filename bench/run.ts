@@ -246,8 +246,11 @@ async function main() {
     body1m: { path: '/1m', connections: 16 },
     upload1m: { path: '/upload', connections: 16, script: 'upload' },
   }
+  const loadDuring: { loadavg1: number; busyPct: number; stealPct: number; at: string }[] = []
+  const noteLoad = async (at: string) => loadDuring.push({ ...(await machineLoad(200)), at })
   for (const scenario of scenarios) {
     if (!(HTTP_SCENARIOS as readonly string[]).includes(scenario)) continue
+    await noteLoad(`before ${scenario}`)
     if (scenario !== 'latency' && !which('wrk')) continue
     const samples: Record<string, Sample[]> = {}
     const measure = async (r: Running, seconds: number): Promise<Sample> => {
@@ -350,7 +353,7 @@ async function main() {
   const out = {
     date: started.toISOString(),
     label: opt('label', ''),
-    machine: { cpus: cores, cpuModel, memGiB: round(totalmem() / 2 ** 30, 1), kernel: release(), loadBefore, loadAfter },
+    machine: { cpus: cores, cpuModel, memGiB: round(totalmem() / 2 ** 30, 1), kernel: release(), loadBefore, loadAfter, loadDuring },
     versions: versions(),
     options: { scenarios, rounds, durationS, warmupS, rate, upstream: upstreamKind, proxyCore: PROXY_CORE, loadCore: LOAD_CORE },
     peers: status,

@@ -220,17 +220,20 @@ export function treePeakRssMb(pid: number): number {
 }
 
 /** Load average and the CPU busy share over `ms` for the whole machine (how shared it is). */
-export async function machineLoad(ms = 1000): Promise<{ loadavg1: number; busyPct: number }> {
+export async function machineLoad(ms = 1000): Promise<{ loadavg1: number; busyPct: number; stealPct: number }> {
   const read = () => {
     const l = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number)
     const idle = l[3]! + (l[4] ?? 0)
-    const total = l.reduce((a, b) => a + b, 0)
-    return { idle, total }
+    const steal = l[7] ?? 0
+    const total = l.slice(0, 8).reduce((a, b) => a + b, 0)
+    return { idle, steal, total }
   }
   const a = read()
   await sleep(ms)
   const b = read()
-  const busyPct = 100 * (1 - (b.idle - a.idle) / Math.max(1, b.total - a.total))
+  const dt = Math.max(1, b.total - a.total)
+  const busyPct = 100 * (1 - (b.idle - a.idle) / dt)
+  const stealPct = (100 * (b.steal - a.steal)) / dt
   const loadavg1 = Number(readFileSync('/proc/loadavg', 'utf8').split(' ')[0])
-  return { loadavg1, busyPct: Math.round(busyPct * 10) / 10 }
+  return { loadavg1, busyPct: Math.round(busyPct * 10) / 10, stealPct: Math.round(stealPct * 10) / 10 }
 }
