@@ -8,8 +8,10 @@ import { LOG_LEVELS, type LogLevel } from '../../worker/observe/access-log.ts'
 import { startNodeAmbassador } from '../../worker/entry/node.ts'
 import { connectRedisLimiter } from '../../worker/policy/node/connect-redis-limiter.ts'
 import { maxConfigBytesOption, option, port, readJson, readTrust, UsageError } from '../options.ts'
+import { protocolOptions, protocolSettings, type ProtocolFlags } from '../protocol-options.ts'
+import { onStopSignals } from '../../worker/platforms/node/drain.ts'
 
-interface AmbassadorFlags {
+interface AmbassadorFlags extends ProtocolFlags {
   control?: string
   configFile?: string
   mesh: string
@@ -38,7 +40,7 @@ const origin = (flag: string) => (value: string): string => {
 }
 
 export function ambassador(program: Command) {
-  program
+  const cmd = program
     .command('ambassador')
     .description('run an ambassador on Node: inbound, outbound (also an HTTP proxy) and admin listeners')
     .addOption(option('--control <url>', 'control API base URL to subscribe to').argParser(origin('--control')))
@@ -55,6 +57,7 @@ export function ambassador(program: Command) {
     .addOption(option('--ratelimit-store <url>', 'redis://host:port: the shared store for scope: global rate limits'))
     .addOption(option('--log-level <level>', `one of ${LOG_LEVELS.join(', ')}`).default('info'))
     .addOption(maxConfigBytesOption())
+  protocolOptions(cmd)
     .action(async (opts: AmbassadorFlags) => {
       if (!opts.control === !opts.configFile) throw new UsageError('give exactly one of --control or --config-file')
       if (opts.app && !opts.service) throw new UsageError('--app needs --service (the service inbound requests are for)')
@@ -78,11 +81,12 @@ export function ambassador(program: Command) {
         inboundPort: opts.inbound,
         outboundPort: opts.outbound,
         adminPort: opts.admin,
+        ...protocolSettings(opts),
       })
-      const stop = () => {
-        void running.close().then(() => process.exit(0))
-      }
-      process.once('SIGINT', stop)
-      process.once('SIGTERM', stop)
+      // SIGTERM/SIGINT: drain (readyz 503, stop accepting after --drain-delay, finish in-flight work), exit 0; a second signal exits at once.
+      onStopSignals(async () => {
+        await running.drain()
+        await running.close()
+      })
     })
 }
