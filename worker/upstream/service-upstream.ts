@@ -84,6 +84,7 @@ export interface ServiceUpstream {
   /** Internals kept across config versions. */
   readonly breaker: CircuitBreaker | undefined
   readonly budget: RetryBudget
+  readonly checker: HealthChecker | undefined
   /** Stops the health checker; the endpoint state stays for whoever takes it over. */
   stop(): void
 }
@@ -125,7 +126,6 @@ export function createServiceUpstream(config: ServiceConfig, options: ServiceUps
   const events = options.events ?? {}
   const name = config.name
   const previous = options.previous
-  previous?.stop()
 
   const set = createEndpointSet(config.endpoints, { previous: previous?.set, now })
   const balancer: Balancer = createBalancer(config.loadBalancing, set.endpoints, { random })
@@ -140,8 +140,17 @@ export function createServiceUpstream(config: ServiceConfig, options: ServiceUps
         ? createCircuitBreaker(config.circuitBreaker, { onReject: (limit) => events.breakerRejection?.(name, limit) })
         : undefined
   const budget = previous?.budget ?? createRetryBudget(options.retryBudget ?? DEFAULT_RETRY_BUDGET, { now, onExhausted: () => events.budgetExhausted?.(name) })
-  const checker: HealthChecker | undefined =
-    config.healthCheck && options.healthChecks
+  // Same checks of the same endpoints: keep the running checker, so frequent config pushes
+  // do not keep restarting (and abandoning) its probes.
+  const keepChecker =
+    previous?.checker !== undefined &&
+    JSON.stringify(previous.config.healthCheck) === JSON.stringify(config.healthCheck) &&
+    previous.set.endpoints.length === set.endpoints.length &&
+    previous.set.endpoints.every((e, i) => e === set.endpoints[i])
+  if (!keepChecker) previous?.stop()
+  const checker: HealthChecker | undefined = keepChecker
+    ? previous!.checker
+    : config.healthCheck && options.healthChecks
       ? createHealthChecker(config.healthCheck, set.endpoints, {
           setInterval: options.healthChecks.setInterval,
           ...(options.healthChecks.fetch ? { fetch: options.healthChecks.fetch } : {}),
@@ -263,6 +272,7 @@ export function createServiceUpstream(config: ServiceConfig, options: ServiceUps
     pick: (key) => pick(key),
     breaker,
     budget,
+    checker,
     stop() {
       checker?.stop()
     },

@@ -120,3 +120,28 @@ test('endpoint state and the retry budget survive a config update', () => {
   assert.equal(v2.budget, v1.budget)
   for (let i = 0; i < 20; i++) assert.notEqual(v2.pick().url, 'http://a')
 })
+
+test('a config update with the same health checks keeps the running checker; a changed one restarts it', () => {
+  const timers: { fn: () => void; cancelled: boolean }[] = []
+  const healthChecks = {
+    setInterval: (fn: () => void) => {
+      const t = { fn, cancelled: false }
+      timers.push(t)
+      return { cancel: () => void (t.cancelled = true) }
+    },
+    fetch: (async () => new Response(null, { status: 200 })) as typeof fetch,
+  }
+  const hc = { path: '/healthz', interval: 5000, timeout: 1000, unhealthyThreshold: 3, healthyThreshold: 2 }
+  const v1 = createServiceUpstream(service({ healthCheck: hc }), { healthChecks })
+  assert.equal(timers.length, 3, 'one probe loop per endpoint')
+  const v2 = createServiceUpstream(service({ healthCheck: hc, loadBalancing: 'random' }), { previous: v1, healthChecks })
+  assert.equal(v2.checker, v1.checker)
+  assert.equal(timers.length, 3)
+  assert.ok(timers.every((t) => !t.cancelled))
+  const v3 = createServiceUpstream(service({ healthCheck: { ...hc, interval: 1000 } }), { previous: v2, healthChecks })
+  assert.notEqual(v3.checker, v2.checker)
+  assert.ok(timers.slice(0, 3).every((t) => t.cancelled), 'the old loops stopped')
+  assert.equal(timers.length, 6)
+  v3.stop()
+  assert.ok(timers.every((t) => t.cancelled))
+})
