@@ -58,3 +58,27 @@ test('health checks take an endpoint out after unhealthyThreshold and back after
   await new Promise((r) => setTimeout(r, 3 * INTERVAL))
   assert.equal(ups.reduce((n, u) => n + u.healthHits, 0), after, 'no checks after the ambassador stopped')
 })
+
+test('panic mode: every endpoint failing its health checks still takes traffic', async () => {
+  const ups = await Promise.all(['a', 'b'].map((n) => startFlaky(n)))
+  const amb = await startMesh({
+    services: [
+      {
+        name: 'echo',
+        endpoints: ups.map((u) => u.url),
+        healthCheck: { path: '/healthz', interval: `${INTERVAL}ms`, timeout: '500ms', unhealthyThreshold: 2, healthyThreshold: 2 },
+      },
+    ],
+  })
+  try {
+    for (const u of ups) u.health = 'fail'
+    const service = amb.ambassador.holder.current!.services.get('echo')!
+    await until(() => service.endpoints.every((e) => !e.healthy), 5000, 5)
+    const r = await load({ port: amb.ports.outbound, host: 'echo', rps: 100, durationMs: 300 })
+    assert.deepEqual(r.failures, [], 'all endpoints out → all endpoints in, rather than failing every request')
+    assert.ok((r.byUpstream.get('a') ?? 0) > 0 && (r.byUpstream.get('b') ?? 0) > 0)
+  } finally {
+    await amb.close()
+    await Promise.all(ups.map((u) => u.close()))
+  }
+})
