@@ -66,3 +66,23 @@ test(`one of three endpoints killed at ${RPS} req/s, retries off: failures stop 
   assert.ok(last < KILL_AT + 1000, `last failure at ${Math.round(last)} ms, the kill at ${KILL_AT} ms: then none for the rest of the run`)
   console.log(`# retries off: ${r.sent} requests, ${n} failed (all within ${Math.round(last - KILL_AT)} ms of the kill)`)
 })
+
+test('an endpoint that resets every connection: its requests are retried elsewhere, then it is ejected', async () => {
+  const ups: FlakyUpstream[] = await Promise.all(['a', 'b', 'c'].map((n) => startFlaky(n)))
+  ups[2]!.mode = 'reset'
+  const amb = await startMesh({
+    services: [{ name: 'echo', endpoints: ups.map((u) => u.url), outlierDetection: { consecutive5xx: 3, interval: '10s', baseEjectionTime: '30s', maxEjectionPercent: 50 } }],
+    routes: [{ name: 'echo', hostnames: ['echo'], rules: [{ backendRefs: [{ name: 'echo' }], retry: { attempts: 2, backoff: '5ms' } }] }],
+  })
+  try {
+    const r = await load({ port: amb.ports.outbound, host: 'echo', rps: 200, durationMs: 1000 })
+    assert.deepEqual(r.failures, [], [...r.statuses].join(' '))
+    // Three resets eject it (a request or two more may already be on their way to it).
+    const hits = ups[2]!.hits
+    assert.ok(hits >= 3 && hits <= 6, `${hits} requests met the resetting endpoint`)
+    assert.equal(amb.ambassador.metrics.retries.get(['echo']), hits, 'each of them retried')
+  } finally {
+    await amb.close()
+    await Promise.all(ups.map((u) => u.close()))
+  }
+})
