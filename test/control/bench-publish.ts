@@ -13,7 +13,12 @@ import { fileStore } from '../../control/stores/file.ts'
 import { redisStore } from '../../control/stores/redis.ts'
 import type { ConfigStore } from '../../control/store.ts'
 import { hasRedis, startRedis } from '../stores/redis-server.ts'
+import { startWorkerd } from '../stores/workerd.ts'
+import { spawn } from 'node:child_process'
+import { fileURLToPath } from 'node:url'
+import { freePort } from '../stores/redis-server.ts'
 import { createPublisher } from './fixtures.ts'
+import { writeTrust } from './spawn-control.ts'
 
 const count = Number(process.argv[2] ?? 300)
 const pub = await createPublisher('ops')
@@ -22,17 +27,21 @@ for (let v = 1; v <= count; v++) signed.push(await pub.sign(v))
 
 const pct = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((sorted.length * p) / 100))]!
 
-export async function measure(name: string, store: ConfigStore) {
+async function measure(name: string, store: ConfigStore) {
   const control = await startControl({ store, trust: pub.trust, port: 0, hostname: '127.0.0.1' })
+  await measureUrl(name, control.url)
+  await control.close()
+}
+
+async function measureUrl(name: string, url: string) {
   const times: number[] = []
   for (const jws of signed) {
     const t0 = performance.now()
-    const res = await fetch(`${control.url}/v1/meshes/demo/config`, { method: 'PUT', body: jws })
+    const res = await fetch(`${url}/v1/meshes/demo/config`, { method: 'PUT', body: jws })
     await res.arrayBuffer()
     if (res.status !== 201) throw new Error(`${name}: ${res.status}`)
     times.push(performance.now() - t0)
   }
-  await control.close()
   // The first tenth warms the JIT and connections.
   const sorted = times.slice(Math.floor(count / 10)).sort((a, b) => a - b)
   console.log(`${name.padEnd(8)} publish p50 ${pct(sorted, 50).toFixed(2)} ms  p99 ${pct(sorted, 99).toFixed(2)} ms  (${sorted.length} sequential PUTs, ${signed[0]!.length}-byte JWS)`)
@@ -47,3 +56,21 @@ if (hasRedis()) {
   await measure('redis', redisStore({ url: redis.url }))
   await redis.stop()
 }
+
+// The Workers entry in workerd (miniflare adds a proxy hop), and the Deno entry over Deno KV.
+const root = fileURLToPath(new URL('../../', import.meta.url))
+const workerd = await startWorkerd(join(root, 'control/entry.workers.ts'), { LEGATE_TRUST: JSON.stringify(pub.jwks) })
+await measureUrl('kv+do', workerd.url)
+await workerd.stop()
+
+const denoDir = await mkdtemp(join(tmpdir(), 'legate-bench-deno-'))
+const port = await freePort()
+const deno = spawn(join(root, 'node_modules/.bin/deno'), ['run', '--unstable-kv', '-A', join(root, 'control/entry.deno.ts')], {
+  cwd: root,
+  stdio: ['ignore', 'pipe', 'inherit'],
+  env: { ...process.env, LEGATE_TRUST: await writeTrust(denoDir, pub.jwks), LEGATE_PORT: String(port), LEGATE_HOST: '127.0.0.1', LEGATE_KV: join(denoDir, 'kv.sqlite') },
+})
+await new Promise<void>((resolve) => deno.stdout!.on('data', (d) => /listening/.test(String(d)) && resolve()))
+await measureUrl('deno-kv', `http://127.0.0.1:${port}`)
+deno.kill('SIGTERM')
+await rm(denoDir, { recursive: true, force: true })
