@@ -255,8 +255,17 @@ backend be
       host: 'echo',
       missing: (ctx) => legateMissing(ctx) ?? needBin(BIN('bun'), 'bun'),
       launch(ctx) {
-        // The CLI's TypeScript sources run on Bun as they are (Bun strips types itself).
-        return { cmd: BIN('bun'), args: [join(ROOT, 'cli/main.ts'), ...legateArgs(ctx, this.port)], env: { LEGATE_LOG_LEVEL: 'silent' }, readyUrl: `http://127.0.0.1:${this.port + 200}/readyz` }
+        // The project's Bun entry once it exists (assumed to read the Deno entry's LEGATE_*
+        // variables); until then a bench-local one of the same shape. (`bun cli/main.ts
+        // ambassador` cannot forward: under Bun, undici is a stand-in without a working Pool.)
+        const l = ctx.legate!
+        const entry = existsSync(join(ROOT, 'worker/entry/bun.ts')) ? join(ROOT, 'worker/entry/bun.ts') : join(ROOT, 'bench/forwarders/legate-bun-entry.ts')
+        return {
+          cmd: BIN('bun'),
+          args: [entry],
+          env: { LEGATE_LOG_LEVEL: 'silent', LEGATE_MESH: l.mesh, LEGATE_TRUST: l.jwks, LEGATE_CONFIG_FILE: l.configFile, LEGATE_OUTBOUND: String(this.port), LEGATE_ADMIN: String(this.port + 200) },
+          readyUrl: `http://127.0.0.1:${this.port + 200}/readyz`,
+        }
       },
     },
     {

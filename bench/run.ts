@@ -285,7 +285,7 @@ async function main() {
     const upstreamAccepts = async (): Promise<number | undefined> => {
       if (upstreamKind !== 'nginx') return undefined
       try {
-        const r = await request(`http://127.0.0.1:${upstreamPort}/__status`)
+        const r = await request(`http://127.0.0.1:${upstreamPort}/__status`, { reset: true }) // a fresh connection each time: exactly one per reading
         const m = /\s(\d+)\s+(\d+)\s+(\d+)\s*\nReading/.exec(await r.body.text())
         return m ? Number(m[1]) : undefined
       } catch {
