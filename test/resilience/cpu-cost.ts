@@ -19,7 +19,7 @@ import { prepareLegate, meshDocument, MESH } from '../../bench/lib/legate.ts'
 
 const { values } = parseArgs({ options: { rounds: { type: 'string', default: '3' }, duration: { type: 'string', default: '5' }, connections: { type: 'string', default: '32' } } })
 const ROOT = new URL('../../', import.meta.url).pathname
-const PORTS = { upstream: 19600, core: 19601, resilience: 19602, adminCore: 19603, adminResilience: 19604 }
+const PORTS = { upstream: 19710, core: 19711, resilience: 19712, adminCore: 19713, adminResilience: 19714 }
 const upstream = `http://127.0.0.1:${PORTS.upstream}`
 
 installCleanup()
