@@ -46,6 +46,8 @@ interface Cached extends VerifiedIdentity {
 }
 
 const WHAT = 'identity token'
+/** Refused tokens remembered (by their text) so a replayed bad token costs no signature check. */
+const MAX_REFUSED = 1024
 
 export function createIdentityVerifier(services: readonly IdentityKeyOwner[], options: IdentityVerifierOptions = {}): IdentityVerifier {
   const tolerance = options.clockToleranceSeconds ?? 30
@@ -55,6 +57,9 @@ export function createIdentityVerifier(services: readonly IdentityKeyOwner[], op
   const byKid = new Map<string, KeyEntry>()
   for (const s of services) for (const jwk of s.identity?.keys ?? []) byKid.set(jwk.kid, { service: s.name, jwk: jwk as JWK })
   const cache = new Map<string, Cached>()
+  // Refusals that time cannot change (a bad signature, an unknown key, a malformed token):
+  // the same bad token sent again is refused without another signature check.
+  const refused = new Map<string, LegateError>()
   let signatureChecks = 0
 
   function importKey(entry: KeyEntry, kid: string): Promise<VerifyKey | string> {
@@ -85,36 +90,54 @@ export function createIdentityVerifier(services: readonly IdentityKeyOwner[], op
       const nowSeconds = Math.floor(now() / 1000)
       const hit = cache.get(token)
       if (hit) return accept(hit, audience, nowSeconds)
-
-      // The kid is read from the header before any signature work; the key is resolved
-      // up front (asynchronously) so verifyCompact's synchronous lookup can use it.
-      const kid = kidOf(token)
-      const entry = kid === undefined ? undefined : byKid.get(kid)
-      const resolved = entry && kid !== undefined ? await importKey(entry, kid) : undefined
-      signatureChecks++
-      const { header, payload } = await verifyCompact(token, {
-        what: WHAT,
-        maxBytes: MAX_IDENTITY_TOKEN_BYTES,
-        algs: ['EdDSA'],
-        typ: IDENTITY_TYP,
-        keyFor: (k) => (k === kid && resolved !== undefined ? resolved : `${WHAT} key "${k}" is not a workload key of any service in the current config`),
-      })
-      const iss = requireString(payload, 'iss', WHAT)
-      const sub = requireString(payload, 'sub', WHAT)
-      const aud = requireString(payload, 'aud', WHAT)
-      const owner = byKid.get(header.kid)!.service
-      // A key speaks for its own service only: otherwise any workload key could claim any name.
-      if (iss !== owner) throw new LegateError('untrusted_key', `${WHAT} claims service "${iss}" but key "${header.kid}" belongs to "${owner}"`)
-      if (sub !== iss) throw new LegateError('bad_claim', `${WHAT} "sub" (${sub}) differs from "iss" (${iss})`)
-      checkTimes(payload, WHAT, nowSeconds, tolerance, true)
-      const { iat, exp } = payload as { iat: number; exp: number }
-      if (exp - iat > MAX_IDENTITY_TTL_SECONDS) throw new LegateError('bad_claim', `${WHAT} lives ${exp - iat} s; at most ${MAX_IDENTITY_TTL_SECONDS} s is allowed`)
-
-      const verified: Cached = { service: iss, kid: header.kid, exp, aud }
-      if (cache.size >= maxCached) evictExpiredOrOldest(cache, nowSeconds - tolerance)
-      cache.set(token, verified)
+      const known = refused.get(token)
+      if (known) throw known
+      let verified: Cached
+      try {
+        verified = await verifyNew(token, nowSeconds)
+      } catch (err) {
+        if (err instanceof LegateError && err.code !== 'expired' && err.code !== 'not_yet_valid' && token.length <= MAX_IDENTITY_TOKEN_BYTES) {
+          if (refused.size >= MAX_REFUSED) refused.delete(refused.keys().next().value as string)
+          refused.set(token, err)
+        }
+        throw err
+      }
+      // The audience is checked outside: a token sent to the wrong service is refused there,
+      // and still good for its own.
       return accept(verified, audience, nowSeconds)
     },
+  }
+
+  /** Every check that does not depend on the audience; a token that passes them is cached. */
+  async function verifyNew(token: string, nowSeconds: number): Promise<Cached> {
+    // The kid is read from the header before any signature work; the key is resolved
+    // up front (asynchronously) so verifyCompact's synchronous lookup can use it.
+    const kid = kidOf(token)
+    const entry = kid === undefined ? undefined : byKid.get(kid)
+    const resolved = entry && kid !== undefined ? await importKey(entry, kid) : undefined
+    signatureChecks++
+    const { header, payload } = await verifyCompact(token, {
+      what: WHAT,
+      maxBytes: MAX_IDENTITY_TOKEN_BYTES,
+      algs: ['EdDSA'],
+      typ: IDENTITY_TYP,
+      keyFor: (k) => (k === kid && resolved !== undefined ? resolved : `${WHAT} key "${k}" is not a workload key of any service in the current config`),
+    })
+    const iss = requireString(payload, 'iss', WHAT)
+    const sub = requireString(payload, 'sub', WHAT)
+    const aud = requireString(payload, 'aud', WHAT)
+    const owner = byKid.get(header.kid)!.service
+    // A key speaks for its own service only: otherwise any workload key could claim any name.
+    if (iss !== owner) throw new LegateError('untrusted_key', `${WHAT} claims service "${iss}" but key "${header.kid}" belongs to "${owner}"`)
+    if (sub !== iss) throw new LegateError('bad_claim', `${WHAT} "sub" (${sub}) differs from "iss" (${iss})`)
+    checkTimes(payload, WHAT, nowSeconds, tolerance, true)
+    const { iat, exp } = payload as { iat: number; exp: number }
+    if (exp - iat > MAX_IDENTITY_TTL_SECONDS) throw new LegateError('bad_claim', `${WHAT} lives ${exp - iat} s; at most ${MAX_IDENTITY_TTL_SECONDS} s is allowed`)
+
+    const verified: Cached = { service: iss, kid: header.kid, exp, aud }
+    if (cache.size >= maxCached) evictExpiredOrOldest(cache, nowSeconds - tolerance)
+    cache.set(token, verified)
+    return verified
   }
 }
 

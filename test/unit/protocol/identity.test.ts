@@ -168,3 +168,17 @@ test('the verified-token cache is bounded', async () => {
   await v.verify(tokens[19]!, 'svc-19') // recent: cached
   assert.equal(v.signatureChecks, checks + 1)
 })
+
+test('a refused token sent again is refused without another signature check; time-dependent refusals are not remembered', async () => {
+  const iat = Math.floor(T0 / 1000)
+  const forged = await signWith(mallory.key, { alg: 'EdDSA', typ: IDENTITY_TYP, kid: 'frontend-1' }, { iss: 'frontend', sub: 'frontend', aud: 'reviews', iat, exp: iat + 60 })
+  let now = T0
+  const v = createIdentityVerifier(services, { now: () => now })
+  for (let i = 0; i < 50; i++) await refused(v.verify(forged, 'reviews'), 'bad_signature')
+  assert.equal(v.signatureChecks, 1)
+  // A token from the future is refused now and accepted once its time comes.
+  const early = await signWith(frontend.key, { alg: 'EdDSA', typ: IDENTITY_TYP, kid: 'frontend-1' }, { iss: 'frontend', sub: 'frontend', aud: 'reviews', iat: iat + 120, exp: iat + 180 })
+  await refused(v.verify(early, 'reviews'), 'not_yet_valid')
+  now = T0 + 121_000
+  assert.equal((await v.verify(early, 'reviews')).service, 'frontend')
+})
