@@ -298,3 +298,19 @@ test('backendRequest timeout may not exceed the request timeout', () => {
   issueAt(withRule({ timeouts: { request: '1s', backendRequest: '2s' } }), 'routes[0].rules[0].timeouts.backendRequest', /not be longer/)
   valid(withRule({ timeouts: { request: '2s', backendRequest: '2s' } }))
 })
+
+test('appProtocol and tls: certFile needs keyFile, and services sharing an endpoint agree on both', () => {
+  const doc = base()
+  doc.services[0].appProtocol = 'h2c'
+  doc.services[0].tls = { certFile: '/etc/legate/client.pem' }
+  issueAt(doc, 'services[0].tls', /certFile and keyFile go together/)
+  doc.services[0].tls = { certFile: '/c.pem', keyFile: '/k.pem', serverName: 'api.internal' }
+  valid(doc)
+  doc.services[1].endpoints = ['http://127.0.0.1:9001'] // the same origin as echo's, spoken to as HTTP/1.1
+  issueAt(doc, 'services[1].endpoints[0]', /also an endpoint of service "echo"/)
+  doc.services[1].appProtocol = 'h2c'
+  doc.services[1].tls = { serverName: 'api.internal', certFile: '/c.pem', keyFile: '/k.pem' }
+  valid(doc) // the same settings, written in another key order, agree
+  issueAt(withRule({ maxRequestBodyBytes: -1 }), 'routes[0].rules[0].maxRequestBodyBytes')
+  valid(withRule({ maxRequestBodyBytes: 0 }))
+})
