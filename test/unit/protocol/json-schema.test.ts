@@ -73,7 +73,8 @@ test('a config using every kind of field is valid for zod and for ajv alike (no 
         circuitBreaker: { maxConnections: 10, maxPendingRequests: 0, maxRequests: 10, maxRetries: 0 },
         identity: { keys: [{ kty: 'OKP', crv: 'Ed25519', kid: 'api-1', x: '11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo', alg: 'EdDSA', use: 'sig' }] },
       },
-      { name: 'shadow', endpoints: ['http://127.0.0.1:1'] },
+      { name: 'shadow', endpoints: ['http://127.0.0.1:1'], appProtocol: 'h2c' },
+      { name: 'secure', endpoints: ['https://10.0.0.3:8443'], appProtocol: 'h2', tls: { ca: '-----BEGIN CERTIFICATE-----\n...', serverName: 'secure.internal', certFile: '/c.pem', keyFile: '/k.pem' } },
     ],
     routes: [
       {
@@ -96,6 +97,7 @@ test('a config using every kind of field is valid for zod and for ajv alike (no 
             backendRefs: [{ name: 'api', weight: 9 }, { name: 'shadow' }],
             timeouts: { request: '10s', backendRequest: '2s' },
             retry: { attempts: 3, codes: [500, 502], backoff: '10ms' },
+            maxRequestBodyBytes: 1048576,
           },
           { matches: [{ path: { type: 'PathPrefix', value: '/old' } }], filters: [{ type: 'URLRewrite', urlRewrite: { hostname: 'api.internal', path: { type: 'ReplacePrefixMatch', replacePrefixMatch: '/new' } } }], backendRefs: [{ name: 'api' }] },
           { matches: [{ path: { type: 'Exact', value: '/gone' } }], filters: [{ type: 'RequestRedirect', requestRedirect: { scheme: 'https', hostname: 'example.com', port: 443, path: { type: 'ReplaceFullPath', replaceFullPath: '/' }, statusCode: 308 } }] },
