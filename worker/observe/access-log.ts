@@ -40,9 +40,29 @@ export interface Logger {
   error(msg: string, fields?: Record<string, unknown>): void
 }
 
+/** Strings that need no JSON escaping go out as they are (the usual case: ids, hosts, paths). */
+const NEEDS_ESCAPE = /["\\\u0000-\u001f\u2028\u2029\ud800-\udfff]/
+const q = (s: string): string => (NEEDS_ESCAPE.test(s) ? JSON.stringify(s) : `"${s}"`)
+
+/** ISO 8601 timestamps, the date-and-second part made once per second (this runs per request). */
+function createIsoClock(): (ms: number) => string {
+  let second = NaN
+  let prefix = ''
+  return (ms) => {
+    const s = Math.floor(ms / 1000)
+    if (s !== second) {
+      second = s
+      prefix = new Date(s * 1000).toISOString().slice(0, 20)
+    }
+    const milli = ms - s * 1000
+    return `${prefix}${milli < 10 ? '00' : milli < 100 ? '0' : ''}${Math.floor(milli)}Z`
+  }
+}
+
 export function createLogger(level: LogLevel, write: (line: string) => void, now: () => number = Date.now): Logger {
   if (!(level in RANK)) throw new TypeError(`log level must be one of ${LOG_LEVELS.join(', ')}`)
   const min = RANK[level]
+  const iso = createIsoClock()
   const event = (lvl: Exclude<LogLevel, 'silent'>) => (msg: string, fields?: Record<string, unknown>) => {
     if (RANK[lvl] < min) return
     write(JSON.stringify({ time: new Date(now()).toISOString(), level: lvl, msg, ...fields }))
@@ -54,11 +74,11 @@ export function createLogger(level: LogLevel, write: (line: string) => void, now
       if (RANK.info < min) return
       // Built by hand: this runs once per request and JSON.stringify of a fresh object costs more.
       write(
-        `{"time":"${new Date(time).toISOString()}","type":"access","request_id":${JSON.stringify(r.requestId)},"trace_id":"${r.traceId}",` +
-          `"direction":"${r.direction}","method":${JSON.stringify(r.method)},"host":${JSON.stringify(r.host)},"path":${JSON.stringify(r.path)},` +
-          `"route":${JSON.stringify(r.route)},"service":${JSON.stringify(r.service)},"endpoint":${JSON.stringify(r.endpoint)},` +
-          `"status":${r.status},"duration":${r.duration.toFixed(6)},"bytes":${r.bytes},"reason":${r.reason ? JSON.stringify(r.reason) : 'null'}` +
-          (r.grpcStatus !== undefined ? `,"grpc_status":${JSON.stringify(r.grpcStatus)}}` : '}'),
+        `{"time":"${iso(time)}","type":"access","request_id":${q(r.requestId)},"trace_id":"${r.traceId}",` +
+          `"direction":"${r.direction}","method":${q(r.method)},"host":${q(r.host)},"path":${q(r.path)},` +
+          `"route":${q(r.route)},"service":${q(r.service)},"endpoint":${q(r.endpoint)},` +
+          `"status":${r.status},"duration":${r.duration.toFixed(6)},"bytes":${r.bytes},"reason":${r.reason ? q(r.reason) : 'null'}` +
+          (r.grpcStatus !== undefined ? `,"grpc_status":${q(r.grpcStatus)}}` : '}'),
       )
     },
     debug: event('debug'),
