@@ -23,18 +23,23 @@ message Msg { string text = 1; string server = 2; int32 n = 3; }
 service Echo {
   rpc Unary (Msg) returns (Msg);
   rpc Stream (Msg) returns (stream Msg);
+  rpc Collect (stream Msg) returns (Msg);
+  rpc Chat (stream Msg) returns (stream Msg);
 }
 `
 
 type EchoClient = grpc.Client & {
   Unary(m: object, md: grpc.Metadata, cb: (err: grpc.ServiceError | null, res: { text: string; server: string }) => void): grpc.ClientUnaryCall
   Stream(m: object): grpc.ClientReadableStream<{ text: string; server: string; n: number }>
+  Collect(cb: (err: grpc.ServiceError | null, res: { text: string; n: number }) => void): grpc.ClientWritableStream<object>
+  Chat(): grpc.ClientDuplexStream<object, { text: string; n: number }>
 }
 
 let Echo: grpc.ServiceClientConstructor
 const servers: grpc.Server[] = []
 let amb: RunningAmbassador
 let client: EchoClient
+let inbound: RunningAmbassador
 const log: string[] = []
 
 function startServer(name: string): Promise<number> {
@@ -51,6 +56,15 @@ function startServer(name: string): Promise<number> {
       const trailer = new grpc.Metadata()
       trailer.set('x-count', String(call.request.n))
       call.end(trailer)
+    },
+    Collect(call: grpc.ServerReadableStream<{ text: string }, unknown>, cb: grpc.sendUnaryData<unknown>) {
+      let n = 0
+      call.on('data', () => n++)
+      call.on('end', () => cb(null, { text: 'collected', server: name, n }))
+    },
+    Chat(call: grpc.ServerDuplexStream<{ text: string; n: number }, unknown>) {
+      call.on('data', (m: { text: string; n: number }) => call.write({ text: `re: ${m.text}`, server: name, n: m.n }))
+      call.on('end', () => call.end())
     },
   })
   servers.push(server)
@@ -70,12 +84,15 @@ before(async () => {
     { logLevel: 'info', logStream },
   )
   // :authority names the service, as a Host header would.
+  // The same servers as an inbound app (--app-protocol h2c): the ambassador in front of a gRPC service.
+  inbound = await ambassadorWith({ mesh: 'demo', services: [{ name: 'echo', endpoints: ['http://127.0.0.1:9'] }] }, { service: 'echo', app: `http://127.0.0.1:${ports[0]}`, appProtocol: 'h2c' })
   client = new Echo(`127.0.0.1:${amb.ports.outbound}`, grpc.credentials.createInsecure(), { 'grpc.default_authority': 'echo' }) as unknown as EchoClient
 })
 
 after(async () => {
   client?.close()
   await amb?.close()
+  await inbound?.close()
   for (const s of servers) s.forceShutdown()
 })
 
@@ -129,4 +146,43 @@ test('1,000 calls over one client connection are balanced per call across the th
   assert.equal(counts.a! + counts.b! + counts.c!, 1000)
   // Round-robin gives 333/333/334; per-connection balancing would put all 1,000 on one.
   for (const [server, n] of Object.entries(counts)) assert.ok(n >= 300 && n <= 367, `endpoint ${server} got ${n} of 1,000`)
+})
+
+test('client streaming and bidirectional streaming pass through, the request stream kept open for as long as the client writes', async () => {
+  const collected = new Promise<{ text: string; n: number }>((resolve, reject) => {
+    const call = client.Collect((err, res) => (err ? reject(err) : resolve(res)))
+    for (let i = 0; i < 200; i++) call.write({ text: `part ${i}` })
+    call.end()
+  })
+  const summary = await within(collected, 10_000, 'client stream')
+  assert.equal(summary.text, 'collected')
+  assert.equal(summary.n, 200)
+  const chat = client.Chat()
+  const replies: number[] = []
+  chat.on('data', (m) => replies.push(m.n))
+  // One message at a time, each answered before the next: the stream stays open across round trips.
+  for (let i = 0; i < 20; i++) {
+    const got = new Promise((r) => chat.once('data', r))
+    chat.write({ text: `line ${i}`, n: i })
+    await within(got, 5_000, `reply ${i}`)
+    await new Promise((r) => setTimeout(r, 10))
+  }
+  chat.end()
+  const status = await within(new Promise<grpc.StatusObject>((r) => chat.on('status', r)), 10_000, 'chat status')
+  assert.equal(status.code, grpc.status.OK)
+  assert.deepEqual(replies, Array.from({ length: 20 }, (_, i) => i))
+})
+
+test('inbound: a gRPC app behind --app-protocol h2c', async () => {
+  const viaInbound = new Echo(`127.0.0.1:${inbound.ports.inbound}`, grpc.credentials.createInsecure(), { 'grpc.default_authority': 'echo' }) as unknown as EchoClient
+  try {
+    const res = await within(
+      new Promise<{ text: string; server: string }>((resolve, reject) => viaInbound.Unary({ text: 'in' }, new grpc.Metadata(), (err, r) => (err ? reject(err) : resolve(r)))),
+      10_000,
+      'inbound unary',
+    )
+    assert.deepEqual(res, { text: 'in', server: 'a' })
+  } finally {
+    viaInbound.close()
+  }
 })
