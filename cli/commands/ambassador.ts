@@ -1,11 +1,11 @@
 /**
- * `legate ambassador`: runs an ambassador on Node (CONTRACT §3, §5). Config comes from a
+ * `legate ambassador`: runs an ambassador on Node, or on Bun or Deno when the CLI runs there
+ * (CONTRACT §3, §5). Config comes from a
  * control (`--control`, long-polled) or a watched signed file (`--config-file`).
  * @module
  */
 import type { Command } from 'commander'
 import { LOG_LEVELS, type LogLevel } from '../../worker/observe/access-log.ts'
-import { startNodeAmbassador } from '../../worker/entry/node.ts'
 import { connectRedisLimiter } from '../../worker/policy/node/connect-redis-limiter.ts'
 import { maxConfigBytesOption, option, port, readJson, readTrust, UsageError } from '../options.ts'
 import { protocolOptions, protocolSettings, type ProtocolFlags } from '../protocol-options.ts'
@@ -39,6 +39,23 @@ const origin = (flag: string) => (value: string): string => {
   return flag === '--app' ? url.origin : value.replace(/\/+$/, '')
 }
 
+/** The runtime running this CLI: Bun and Deno get their own entry (undici and node:http2 are Node's). */
+const runtime = (globalThis as { Bun?: unknown }).Bun ? 'bun' : (globalThis as { Deno?: unknown }).Deno ? 'deno' : 'node'
+
+type Settings = Parameters<typeof import('../../worker/entry/node.ts').startNodeAmbassador>[0]
+
+async function startForRuntime(settings: Settings, opts: AmbassadorFlags, cmd: Command): Promise<{ drain(): Promise<unknown>; close(): Promise<void> }> {
+  if (runtime === 'node') return (await import('../../worker/entry/node.ts')).startNodeAmbassador({ ...settings, ...protocolSettings(opts) })
+  // Listener limits, drain and --app-protocol are the Node listener's: say so rather than ignore them quietly.
+  const nodeOnly = cmd.options.filter((o) => protocolFlagNames.has(o.attributeName()) && cmd.getOptionValueSource(o.attributeName()) !== 'default').map((o) => o.long)
+  if (nodeOnly.length) process.stderr.write(`warning: ${nodeOnly.join(', ')} ${nodeOnly.length === 1 ? 'applies' : 'apply'} on Node only; ignored on ${runtime} (see docs/runtimes.md)\n`)
+  const running = runtime === 'bun' ? await (await import('../../worker/entry/bun.ts')).startBunAmbassador(settings) : await (await import('../../worker/entry/deno.ts')).startDenoAmbassador(settings)
+  // No graceful drain off Node: a stop signal closes the listeners (in-flight requests finish first on both runtimes).
+  return { drain: async () => true, close: running.close }
+}
+
+const protocolFlagNames = new Set(['drainDelay', 'drainTimeout', 'maxHeaderBytes', 'maxHeaderCount', 'headersTimeout', 'idleTimeout', 'maxConnections', 'maxRequestBody', 'tunnelIdleTimeout', 'appProtocol'])
+
 export function ambassador(program: Command) {
   const cmd = program
     .command('ambassador')
@@ -58,7 +75,7 @@ export function ambassador(program: Command) {
     .addOption(option('--log-level <level>', `one of ${LOG_LEVELS.join(', ')}`).default('info'))
     .addOption(maxConfigBytesOption())
   protocolOptions(cmd)
-    .action(async (opts: AmbassadorFlags) => {
+    .action(async (opts: AmbassadorFlags, cmd: Command) => {
       if (!opts.control === !opts.configFile) throw new UsageError('give exactly one of --control or --config-file')
       if (opts.app && !opts.service) throw new UsageError('--app needs --service (the service inbound requests are for)')
       if (!LOG_LEVELS.includes(opts.logLevel as LogLevel)) throw new UsageError(`--log-level must be one of ${LOG_LEVELS.join(', ')}`)
@@ -66,7 +83,7 @@ export function ambassador(program: Command) {
       const identityKey = opts.identityKey ? await readJson(opts.identityKey, 'identity key') : undefined
       if (opts.ratelimitStore && !/^rediss?:\/\//.test(opts.ratelimitStore)) throw new UsageError('--ratelimit-store must be a redis:// or rediss:// URL')
       const rateLimitStore = opts.ratelimitStore ? connectRedisLimiter(opts.ratelimitStore) : undefined
-      const running = await startNodeAmbassador({
+      const settings = {
         trust,
         mesh: opts.mesh,
         service: opts.service,
@@ -81,8 +98,8 @@ export function ambassador(program: Command) {
         inboundPort: opts.inbound,
         outboundPort: opts.outbound,
         adminPort: opts.admin,
-        ...protocolSettings(opts),
-      })
+      }
+      const running = await startForRuntime(settings, opts, cmd)
       // SIGTERM/SIGINT: drain (readyz 503, stop accepting after --drain-delay, finish in-flight work), exit 0; a second signal exits at once.
       onStopSignals(async () => {
         await running.drain()

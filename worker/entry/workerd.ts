@@ -1,36 +1,41 @@
 /**
  * The workerd (Cloudflare Workers) entry: one fetch handler in gateway mode, admin under
- * `/__legate/`. Config comes from the control's KV layout (`meshes/<mesh>/current`, binding
- * `LEGATE_KV`, re-read at most every `LEGATE_REFRESH_SECONDS`) or a `LEGATE_CONFIG` text
- * binding; either way it is verified here with the pinned `LEGATE_TRUST` JWKS.
+ * `/__legate/`. Bindings and vars (wrangler.toml, top level; docs/edge.md):
+ *   LEGATE_MESH              the mesh (the JWT audience)
+ *   LEGATE_TRUST             the pinned config-signing JWKS, as JSON (a var or a secret)
+ *   LEGATE_KV                KV namespace of the control: `meshes/<mesh>/current` is read, or
+ *   LEGATE_CONTROL           the control worker as a service binding (or its URL)
+ *   LEGATE_CONFIG            a signed config as text (a fixed config, or a seed before KV has one)
+ *   LEGATE_REFRESH_SECONDS   re-read the source at most this often (default 5)
+ *   LEGATE_MIN_VERSION       refuse configs below this version in every isolate (rollback floor)
+ *   LEGATE_SERVICE, LEGATE_IDENTITY_KEY (secret)  this gateway's workload identity
+ *   LEGATE_RATE_LIMITER      Durable Object namespace of `RateLimiterObject` (scope: global limits)
+ * Each isolate builds the ambassador once and verifies each config version once.
  * @module
  */
-import type { Context } from 'hono'
 import { createTrustSet } from '../../protocol/keys.ts'
-import { createAmbassador, type Ambassador } from '../app.ts'
-import { createFetchForward } from '../upstream/forward.ts'
-import type { Platform } from '../platform.ts'
+import { createAmbassador, GATEWAY_ADMIN_PREFIX, type Ambassador } from '../app.ts'
+import type { LogLevel } from '../observe/access-log.ts'
 import { createDurableObjectLimiter, RateLimiterObject, type DurableObjectNamespaceLike } from '../policy/durable-object-limiter.ts'
+import { createWorkerdPlatform } from '../platforms/workerd/platform.ts'
+import { controlSource, kvSource, type EdgeConfigSource, type FetcherLike, type KvLike } from '../platforms/workerd/config-sources.ts'
+import { createEdgeConfig, type EdgeConfig } from '../platforms/workerd/edge-config.ts'
+import { edgeLimits } from '../platforms/workerd/edge-limits.ts'
 
 /** The Durable Object class behind `LEGATE_RATE_LIMITER` (scope: global rate limits); wrangler binds it by this export. */
 export { RateLimiterObject }
 
-interface KvLike {
-  get(key: string): Promise<string | null>
-}
-
 export interface WorkerdEnv {
   LEGATE_MESH: string
-  /** The trusted keys, a JWKS as JSON text. */
   LEGATE_TRUST: string
-  LEGATE_CONFIG?: string
   LEGATE_KV?: KvLike
+  LEGATE_CONTROL?: FetcherLike | string
+  LEGATE_CONFIG?: string
   LEGATE_REFRESH_SECONDS?: string
-  LEGATE_LOG_LEVEL?: 'debug' | 'info' | 'warn' | 'error' | 'silent'
-  /** This gateway's service name and private workload JWK (a secret, JSON): upstream requests then carry its identity token. */
+  LEGATE_MIN_VERSION?: string
+  LEGATE_LOG_LEVEL?: LogLevel
   LEGATE_SERVICE?: string
   LEGATE_IDENTITY_KEY?: string
-  /** Durable Object namespace of `RateLimiterObject`: the shared store for `scope: global` rate limits. */
   LEGATE_RATE_LIMITER?: DurableObjectNamespaceLike
 }
 
@@ -38,54 +43,60 @@ interface ExecutionContextLike {
   waitUntil(p: Promise<unknown>): void
 }
 
-const platform: Platform = {
-  name: 'workerd',
-  forward: createFetchForward(),
-  clientAddress: (c: Context) => c.req.header('cf-connecting-ip') ?? '',
-  waitUntil(c, work) {
-    try {
-      c?.executionCtx.waitUntil(work)
-    } catch {
-      void work.catch(() => {})
-    }
-  },
-  // Timers only run while a request is being served here; health checks belong to Node/Deno.
-  setInterval: (fn, ms) => {
-    const t = setInterval(fn, ms)
-    return { cancel: () => clearInterval(t) }
-  },
-  now: () => Date.now(),
-  log: (line) => console.log(line),
+interface Isolate {
+  amb: Ambassador
+  config: EdgeConfig
+  describe(): object
 }
 
-let ambassador: Promise<Ambassador> | undefined
-let lastRefresh = 0
+let isolate: Promise<Isolate> | undefined
 
-async function init(env: WorkerdEnv): Promise<Ambassador> {
+async function init(env: WorkerdEnv): Promise<Isolate> {
+  const platform = createWorkerdPlatform()
   const trust = await createTrustSet(JSON.parse(env.LEGATE_TRUST), 'LEGATE_TRUST')
   const rateLimitStore = env.LEGATE_RATE_LIMITER ? createDurableObjectLimiter(env.LEGATE_RATE_LIMITER) : undefined
   const identityKey = env.LEGATE_IDENTITY_KEY ? (JSON.parse(env.LEGATE_IDENTITY_KEY) as unknown) : undefined
   const amb = createAmbassador({ platform, trust, mesh: env.LEGATE_MESH, logLevel: env.LEGATE_LOG_LEVEL ?? 'warn', rateLimitStore, service: env.LEGATE_SERVICE, identityKey })
-  if (env.LEGATE_CONFIG) await amb.holder.offer(env.LEGATE_CONFIG.trim(), 'binding LEGATE_CONFIG')
-  await refresh(amb, env)
-  return amb
-}
-
-async function refresh(amb: Ambassador, env: WorkerdEnv) {
-  if (!env.LEGATE_KV) return
-  lastRefresh = Date.now()
-  const jws = await env.LEGATE_KV.get(`meshes/${env.LEGATE_MESH}/current`)
-  if (jws) await amb.holder.offer(jws, 'kv')
+  const sources: EdgeConfigSource[] = []
+  const fixed = env.LEGATE_CONFIG?.trim()
+  if (fixed) sources.push({ name: 'binding LEGATE_CONFIG', read: async () => fixed })
+  if (env.LEGATE_KV) sources.push(kvSource(env.LEGATE_KV, env.LEGATE_MESH))
+  if (env.LEGATE_CONTROL) sources.push(controlSource(env.LEGATE_CONTROL, env.LEGATE_MESH))
+  const refreshMs = Number(env.LEGATE_REFRESH_SECONDS ?? 5) * 1000
+  const minVersion = Number(env.LEGATE_MIN_VERSION ?? 0)
+  const verifications = amb.metrics.registry.counter('legate_edge_config_verifications_total', 'Signed configs verified by this isolate (once per version).', [])
+  const config = createEdgeConfig({ holder: amb.holder, sources, refreshMs, minVersion, verifications, now: platform.now })
+  const caps = { globalRateLimits: !!rateLimitStore }
+  amb.holder.onApply((s) => {
+    for (const d of edgeLimits(s.verified.config, caps).filter((d) => d.where.length)) amb.logger.warn('feature disabled on the edge', { ...d })
+  })
+  if (!sources.length) amb.holder.noteSourceError(new Error('no config source: bind LEGATE_KV or LEGATE_CONTROL, or set LEGATE_CONFIG'))
+  return {
+    amb,
+    config,
+    describe: () => ({
+      ...amb.holder.summary(),
+      edge: {
+        runtime: 'workerd',
+        sources: sources.map((s) => s.name),
+        refreshSeconds: refreshMs / 1000,
+        minVersion,
+        verifications: config.verifications,
+        lastReadAt: config.lastReadAt ? new Date(config.lastReadAt).toISOString() : null,
+        disabled: edgeLimits(amb.holder.current?.verified.config, caps),
+      },
+    }),
+  }
 }
 
 export default {
   async fetch(request: Request, env: WorkerdEnv, ctx: ExecutionContextLike): Promise<Response> {
-    const amb = await (ambassador ??= init(env).catch((err) => {
-      ambassador = undefined
+    const it = await (isolate ??= init(env).catch((err) => {
+      isolate = undefined
       throw err
     }))
-    const every = Number(env.LEGATE_REFRESH_SECONDS ?? 10) * 1000
-    if (env.LEGATE_KV && Date.now() - lastRefresh > every) ctx.waitUntil(refresh(amb, env))
-    return amb.gateway.fetch(request, env, ctx as never)
+    await it.config.ensure((work) => ctx.waitUntil(work))
+    if (request.method === 'GET' && new URL(request.url).pathname === `${GATEWAY_ADMIN_PREFIX}/config`) return Response.json(it.describe())
+    return it.amb.gateway.fetch(request, env, ctx as never)
   },
 }
