@@ -16,7 +16,7 @@ export interface EndpointInput {
 export interface Endpoint {
   readonly url: string
   weight: number
-  /** Upstream attempts in flight (until response headers). */
+  /** Upstream tries in flight (until the response body has been passed on). */
   active: number
   /** Consecutive 5xx / connect failures / timeouts seen by passive outlier detection. */
   consecutiveFailures: number

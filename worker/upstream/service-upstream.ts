@@ -35,6 +35,8 @@ export interface TryResult {
   status: number
   /** False when `accept` refused the response. */
   delivered: boolean
+  /** Settles when the response body has been passed on (or cut short): until then the request counts as active. */
+  done?: Promise<unknown>
 }
 
 /** One try; rejects when no response head arrived (a `LegateError` `upstream_timeout` / `upstream_unavailable`, or the fetch error). */
@@ -187,6 +189,18 @@ export function createServiceUpstream(config: ServiceConfig, options: ServiceUps
     return budget.tryRetry()
   }
 
+  /** One try is over: its endpoint and connection slot are free again. */
+  function settleTry(endpoint: Endpoint) {
+    endpoint.active--
+    breaker?.releaseConnection()
+  }
+
+  /** The request is over: its request slot (and retry slot, if it retried) are free again. */
+  function settleRequest(st: CallState) {
+    if (st.holdsRetry) breaker?.releaseRetry()
+    breaker?.releaseRequest()
+  }
+
   const timedOut = (requestMs: number) => new LegateError('upstream_timeout', `service "${name}" did not answer within ${requestMs} ms`, { status: 504 })
 
   async function call<R extends TryResult>(tryFn: TryFn<R>, o: CallOptions): Promise<R> {
@@ -204,6 +218,8 @@ export function createServiceUpstream(config: ServiceConfig, options: ServiceUps
     }
     const key = hashKeyOf?.(o.headers ?? new Headers(), o.clientIp)
     let exclude: Endpoint | undefined
+    // The delivered response's body, while it streams: the counters stay taken until it ends.
+    let streaming: Promise<unknown> | undefined
 
     try {
       for (;;) {
@@ -222,6 +238,7 @@ export function createServiceUpstream(config: ServiceConfig, options: ServiceUps
         }
         const headersTimeout = Math.min(tryMs > 0 ? tryMs : Infinity, left)
         let retry = false
+        let handedOff = false
         endpoint.active++
         try {
           const result = await tryFn({
@@ -235,7 +252,17 @@ export function createServiceUpstream(config: ServiceConfig, options: ServiceUps
               return !retry
             },
           })
-          if (result.delivered || !retry) return result
+          if (result.delivered || !retry) {
+            if (result.delivered && result.done) {
+              handedOff = true
+              streaming = result.done
+              result.done.then(
+                () => settleTry(endpoint),
+                () => settleTry(endpoint),
+              )
+            }
+            return result
+          }
         } catch (err) {
           const overall = now() >= deadline
           const outcome = classifyError(err, {
@@ -246,8 +273,7 @@ export function createServiceUpstream(config: ServiceConfig, options: ServiceUps
           if (overall && !o.signal?.aborted) throw timedOut(requestMs)
           if (!mayRetry(st, outcome)) throw asLocalReply(err, outcome, endpoint)
         } finally {
-          endpoint.active--
-          breaker?.releaseConnection()
+          if (!handedOff) settleTry(endpoint)
         }
         // A retry: another endpoint where there is one, after a jittered backoff.
         events.retry?.(name)
@@ -259,8 +285,12 @@ export function createServiceUpstream(config: ServiceConfig, options: ServiceUps
         if (now() >= deadline) throw timedOut(requestMs)
       }
     } finally {
-      if (st.holdsRetry) breaker?.releaseRetry()
-      breaker?.releaseRequest()
+      if (streaming)
+        streaming.then(
+          () => settleRequest(st),
+          () => settleRequest(st),
+        )
+      else settleRequest(st)
     }
   }
 

@@ -145,3 +145,20 @@ test('a config update with the same health checks keeps the running checker; a c
   v3.stop()
   assert.ok(timers.every((t) => t.cancelled))
 })
+
+test('a request whose body still streams keeps its endpoint busy and its breaker slot taken until done', async () => {
+  const u = createServiceUpstream(service({ circuitBreaker: { maxRequests: 1, maxConnections: 1, maxPendingRequests: 0, maxRetries: 1 } }))
+  let finish!: () => void
+  const done = new Promise<void>((r) => (finish = r))
+  const r = await u.call(async (t) => ({ status: 200, delivered: t.accept(200), done }), { replayable: true })
+  assert.equal(r.status, 200)
+  const busy = u.set.endpoints.find((e) => e.active === 1)
+  assert.ok(busy, 'the endpoint still counts the streaming request')
+  assert.deepEqual(u.breaker!.stats, { requests: 1, connections: 1, pending: 0, retries: 0 })
+  await assert.rejects(u.call(async (t) => ({ status: 200, delivered: t.accept(200) }), { replayable: true }), { code: 'circuit_open' })
+  finish()
+  await done
+  await new Promise((res) => setImmediate(res))
+  assert.equal(busy.active, 0)
+  assert.deepEqual(u.breaker!.stats, { requests: 0, connections: 0, pending: 0, retries: 0 })
+})
