@@ -11,6 +11,8 @@
 import { connect, constants, type ClientHttp2Session, type ClientHttp2Stream, type IncomingHttpHeaders, type OutgoingHttpHeaders } from 'node:http2'
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { Http2ServerRequest, type Http2ServerResponse } from 'node:http2'
+import { Readable } from 'node:stream'
+import type { ReadableStream as NodeReadableStream } from 'node:stream/web'
 import type { Context } from 'hono'
 import { RESPONSE_ALREADY_SENT } from '@hono/node-server/utils/response'
 import { LegateError } from '../../../protocol/errors.ts'
@@ -108,6 +110,8 @@ export interface H2Forward {
 
 export function createH2Forward(options: H2ForwardOptions): H2Forward {
   const sessions = new Map<string, ClientHttp2Session>()
+  /** Client request streams already piped upstream: a second try cannot send them again. */
+  const streamed = new WeakSet<object>()
   const lastSessionError = new WeakMap<ClientHttp2Session, Error>()
   const activeStreams = new WeakMap<ClientHttp2Session, number>()
 
@@ -149,7 +153,12 @@ export function createH2Forward(options: H2ForwardOptions): H2Forward {
         return reject(err)
       }
       let stream: ClientHttp2Stream
-      const body = hasBody(incoming)
+      // The retry step may hand over the body (buffered, or what is left of it); else the client's stream, once.
+      const given = req.body
+      const body = given !== undefined ? given !== null : hasBody(incoming)
+      if (given === undefined && body && streamed.has(incoming)) {
+        return reject(new LegateError('upstream_unavailable', `the request body already went to another endpoint and cannot be sent to ${req.origin}`))
+      }
       try {
         stream = session.request(requestHeaders(c, incoming, req, secure), { endStream: !body })
       } catch (err) {
@@ -177,9 +186,18 @@ export function createH2Forward(options: H2ForwardOptions): H2Forward {
       }
       outgoing.once('close', onClientGone)
 
-      if (body) {
-        incoming.pipe(stream)
-        incoming.once('error', cancel)
+      if (given instanceof Uint8Array) stream.end(given)
+      else if (given) Readable.fromWeb(given as NodeReadableStream).pipe(stream)
+      else if (body) {
+        // Not before the session is up: a refused connection then leaves the body unread for a retry.
+        const pipe = () => {
+          if (stream.destroyed) return
+          streamed.add(incoming)
+          incoming.pipe(stream)
+          incoming.once('error', cancel)
+        }
+        if (session.connecting) session.once('connect', pipe)
+        else pipe()
       }
 
       stream.on('response', (headers, flags) => {

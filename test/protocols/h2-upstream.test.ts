@@ -1,0 +1,70 @@
+/**
+ * HTTP/2 upstreams and request bodies: an HTTP/1.1 client and an HTTP/2 client POST to a
+ * service declared `appProtocol: h2c` whose first endpoint refuses connections; the rule
+ * retries, and the body reaches the live endpoint whole, whichever endpoint was tried first.
+ */
+import { test, before, after } from 'node:test'
+import assert from 'node:assert/strict'
+import { createServer, connect, type Http2Server } from 'node:http2'
+import type { AddressInfo } from 'node:net'
+import type { RunningAmbassador } from '../../worker/entry/node.ts'
+import { rawRequest } from '../worker/helpers.ts'
+import { ambassadorWith, freePort, within } from './helpers.ts'
+
+let h2: Http2Server
+let amb: RunningAmbassador
+
+before(async () => {
+  h2 = createServer((req, res) => {
+    const chunks: Buffer[] = []
+    req.on('data', (c: Buffer) => chunks.push(c))
+    req.on('end', () => res.writeHead(200, { 'content-type': 'text/plain' }).end(`got ${Buffer.concat(chunks).toString()}`))
+  })
+  await new Promise<void>((r) => h2.listen(0, '127.0.0.1', () => r()))
+  const live = `http://127.0.0.1:${(h2.address() as AddressInfo).port}`
+  const dead = `http://127.0.0.1:${await freePort()}`
+  amb = await ambassadorWith({
+    mesh: 'demo',
+    services: [{ name: 'h2', appProtocol: 'h2c', endpoints: [dead, live] }],
+    routes: [{ name: 'h2', hostnames: ['h2'], rules: [{ backendRefs: [{ name: 'h2' }], retry: { attempts: 2, backoff: '1ms' } }] }],
+  })
+})
+
+after(async () => {
+  await amb?.close()
+  h2?.close()
+})
+
+test('HTTP/1.1 client, Content-Length body: retried past the dead endpoint with the body whole', async () => {
+  for (let i = 0; i < 4; i++) {
+    const res = await rawRequest(amb.ports.outbound, { method: 'POST', path: '/echo', headers: { host: 'h2', 'content-type': 'text/plain' }, body: `hello ${i}` })
+    assert.equal(res.status, 200)
+    assert.equal(res.body, `got hello ${i}`)
+  }
+})
+
+test('HTTP/2 client, streamed body without Content-Length: retried past the dead endpoint with the body whole', async () => {
+  const session = connect(`http://127.0.0.1:${amb.ports.outbound}`)
+  try {
+    for (let i = 0; i < 4; i++) {
+      const stream = session.request({ ':method': 'POST', ':path': '/echo', ':authority': 'h2' })
+      stream.write('part one, ')
+      setTimeout(() => stream.end(`part two ${i}`), 20)
+      const [status, body] = await within(
+        new Promise<[number, string]>((resolve) => {
+          let status = 0
+          let body = ''
+          stream.on('response', (h) => (status = Number(h[':status'])))
+          stream.setEncoding('utf8').on('data', (d: string) => (body += d))
+          stream.on('close', () => resolve([status, body]))
+        }),
+        10_000,
+        'h2 POST',
+      )
+      assert.equal(status, 200)
+      assert.equal(body, `got part one, part two ${i}`)
+    }
+  } finally {
+    session.close()
+  }
+})
