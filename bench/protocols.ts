@@ -1,5 +1,5 @@
 /**
- * `npx tsx bench/protocols.ts [--seconds 5] [--concurrency 32] [--messages 5000]`: what
+ * `npx tsx bench/protocols.ts [--seconds 5] [--concurrency 32] [--messages 5000] [--profile DIR]`: what
  * issue 10's protocols cost through legate, against the same call made directly.
  *
  * - gRPC unary: a @grpc/grpc-js client (one channel, `--concurrency` calls in flight, closed
@@ -77,7 +77,9 @@ async function main() {
   writeFileSync(join(dir, 'c.jws'), jws)
   writeFileSync(join(dir, 'trust.json'), JSON.stringify({ keys: [key.publicJwk] }))
   const [admin, outbound] = [await freePort(), await freePort()]
-  const child = spawn(process.execPath, [new URL('../bin/legate.js', import.meta.url).pathname, 'ambassador', '--config-file', join(dir, 'c.jws'), '--mesh', 'bench', '--trust', join(dir, 'trust.json'), '--admin', String(admin), '--outbound', String(outbound), '--log-level', 'warn', '--drain-delay', '0s', '--drain-timeout', '1s'], { stdio: ['ignore', 'ignore', 'inherit'] })
+  // `--profile DIR`: the ambassador writes a V8 CPU profile there when it exits.
+  const profile = process.argv.includes('--profile') ? ['--cpu-prof', `--cpu-prof-dir=${process.argv[process.argv.indexOf('--profile') + 1]}`] : []
+  const child = spawn(process.execPath, [...profile, new URL('../bin/legate.js', import.meta.url).pathname, 'ambassador', '--config-file', join(dir, 'c.jws'), '--mesh', 'bench', '--trust', join(dir, 'trust.json'), '--admin', String(admin), '--outbound', String(outbound), '--log-level', 'warn', '--drain-delay', '0s', '--drain-timeout', '1s'], { stdio: ['ignore', 'ignore', 'inherit'] })
   for (let i = 0; i < 300; i++) {
     const ok = await fetch(`http://127.0.0.1:${admin}/readyz`).then((r) => r.ok).catch(() => false)
     if (ok) break
