@@ -207,3 +207,31 @@ test('restart with --state while the control is down: ready and routing within 1
   assert.equal(await second.ambassador.holder.offer(older, 'test'), 'rejected')
   assert.equal(second.ambassador.holder.lastError?.code, 'version_not_newer')
 })
+
+test('a control that answers at once (no long-poll, or ignoring If-None-Match) is not polled in a tight loop', async () => {
+  const { a, b } = await upstreams()
+  const signer = await createSigner()
+  const jws = await signer.sign(configFor(a, b), 3)
+  let hits = 0
+  let mode: '304' | '200' = '200'
+  const server: Server = createServer((req, res) => {
+    hits++
+    if (mode === '304' && req.headers['if-none-match']) return void res.writeHead(304).end()
+    res.writeHead(200, { etag: '"3"' }).end(jws)
+  })
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()))
+  closers.push(() => new Promise<void>((r) => (server.close(() => r()), server.closeAllConnections())))
+  const amb = await startAmbassador({ trust: signer.trust, mesh: 'demo', control: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, controlMinBackoff: 100 })
+  closers.push(amb.close)
+  await until(() => amb.ambassador.holder.current?.verified.ver === 3)
+  for (const m of ['200', '304'] as const) {
+    mode = m
+    await new Promise((r) => setTimeout(r, 100))
+    const before = hits
+    await new Promise((r) => setTimeout(r, 1000))
+    // 100 ms pauses: about 10 polls a second, not thousands.
+    assert.ok(hits - before <= 15, `${hits - before} polls in 1 s (${m})`)
+    assert.ok(hits - before >= 3, `${hits - before} polls in 1 s (${m}): it still polls`)
+  }
+  assert.equal(amb.ambassador.holder.lastError, null)
+})

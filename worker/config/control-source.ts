@@ -89,6 +89,7 @@ export function createControlSource(options: ControlSourceOptions): ConfigSource
     const headers: Record<string, string> = { accept: 'application/jwt' }
     if (ver !== undefined) headers['if-none-match'] = `"${ver}"`
     abort = new AbortController()
+    const started = Date.now()
     // The control answers within `wait` seconds; a little more before we call it hung.
     const timer = setTimeout(() => abort?.abort(new LegateError('unreachable', `control did not answer within ${wait + 10}s`)), (wait + 10) * 1000)
     try {
@@ -97,6 +98,8 @@ export function createControlSource(options: ControlSourceOptions): ConfigSource
         await res.body?.cancel()
         holder.noteSourceOk()
         failures = 0
+        // A control that does not hold long-polls answers 304 at once: do not spin on it.
+        if (Date.now() - started < 1000) await sleep(minBackoff)
         return
       }
       if (res.status === 404) {
@@ -115,6 +118,8 @@ export function createControlSource(options: ControlSourceOptions): ConfigSource
       if (result === 'rejected') failures++
       else failures = 0
       if (result === 'rejected') await sleep(backoff())
+      // The same config again (a control that ignores If-None-Match): pause as for a 304.
+      else if (result === 'unchanged') await sleep(minBackoff)
     } finally {
       clearTimeout(timer)
       abort = undefined
