@@ -2,7 +2,8 @@
  * `npx tsx bench/protocol.ts [--runs 1]`: how long the signed-config protocol takes.
  * Sign and verify (EdDSA and ES256) for a ~10 KB and a ~1 MB config document, schema
  * validation and YAML parsing of examples/mesh.yaml. Each case is warmed up, then run many
- * times; the median, p90 and minimum of single runs are printed. In-process and single-threaded, so
+ * times; the median, p90 and minimum of single runs are printed, and the process CPU time
+ * per run (which, unlike wall time, other load on the machine hardly changes). In-process and single-threaded, so
  * the numbers are CPU cost per operation, not throughput. `--runs 2` doubles every count.
  *
  * Sign includes validating the document (nothing invalid is ever signed); verify includes
@@ -37,6 +38,8 @@ interface Stats {
   runs: number
   /** The fastest run: the cost with no interference, a floor when the machine is busy. */
   minMs: number
+  /** Process CPU time (all threads: GC, the crypto thread pool) per run: steady under load, where wall times are not. */
+  cpuMs: number
   medianMs: number
   p90Ms: number
 }
@@ -45,21 +48,23 @@ async function measure(runs: number, fn: () => unknown): Promise<Stats> {
   const n = Math.max(5, Math.round(runs * scale))
   for (let i = 0; i < Math.min(50, n); i++) await fn() // warm-up: JIT, key import caches
   const times: number[] = []
+  const cpu0 = process.cpuUsage()
   for (let i = 0; i < n; i++) {
     const t = performance.now()
     await fn()
     times.push(performance.now() - t)
   }
+  const cpu = process.cpuUsage(cpu0)
   times.sort((a, b) => a - b)
   const at = (p: number) => times[Math.min(n - 1, Math.ceil((p / 100) * n) - 1)]!
-  return { runs: n, minMs: times[0]!, medianMs: at(50), p90Ms: at(90) }
+  return { runs: n, minMs: times[0]!, cpuMs: (cpu.user + cpu.system) / 1000 / n, medianMs: at(50), p90Ms: at(90) }
 }
 
 const rows: Array<{ case: string } & Stats> = []
 const report = (name: string, s: Stats) => {
   rows.push({ case: name, ...s })
   const fmt = (ms: number) => (ms < 1 ? `${(ms * 1000).toFixed(0)} µs` : `${ms.toFixed(2)} ms`)
-  console.log(`${name.padEnd(46)} median ${fmt(s.medianMs).padStart(9)}   p90 ${fmt(s.p90Ms).padStart(9)}   min ${fmt(s.minMs).padStart(9)}   (${s.runs} runs)`)
+  console.log(`${name.padEnd(46)} median ${fmt(s.medianMs).padStart(9)}   p90 ${fmt(s.p90Ms).padStart(9)}   min ${fmt(s.minMs).padStart(9)}   cpu ${fmt(s.cpuMs).padStart(9)}   (${s.runs} runs)`)
 }
 
 // Other work on the machine inflates medians and p90s alike: the load is printed so a reader can judge.
