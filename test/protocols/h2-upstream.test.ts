@@ -68,3 +68,25 @@ test('HTTP/2 client, streamed body without Content-Length: retried past the dead
     session.close()
   }
 })
+
+test('HTTP/2: a local reply to a request whose body is still open ends the stream (no stream left hanging)', async () => {
+  const session = connect(`http://127.0.0.1:${amb.ports.outbound}`)
+  try {
+    const stream = session.request({ ':method': 'POST', ':path': '/x', ':authority': 'nowhere' })
+    stream.write('the body goes on...') // and is never ended by the client
+    const [status, rst] = await within(
+      new Promise<[number, number]>((resolve) => {
+        let status = 0
+        stream.on('response', (h) => (status = Number(h[':status'])))
+        stream.resume()
+        stream.on('close', () => resolve([status, stream.rstCode]))
+      }),
+      5_000,
+      'stream close',
+    )
+    assert.equal(status, 404)
+    assert.equal(rst, 0)
+  } finally {
+    session.close()
+  }
+})
