@@ -6,12 +6,20 @@
  * @module
  */
 
-export function hash32(text: string): number {
-  let h = 0x811c9dc5
+const FNV_OFFSET = 0x811c9dc5
+
+/** FNV-1a over `text`, continuing from `state` (so a common prefix is hashed once). */
+export function fnv1a(text: string, state = FNV_OFFSET): number {
+  let h = state
   for (let i = 0; i < text.length; i++) {
     h ^= text.charCodeAt(i)
     h = Math.imul(h, 0x01000193)
   }
+  return h
+}
+
+/** murmur3's 32-bit finalizer: every input bit affects every output bit. */
+export function mix32(h: number): number {
   h ^= h >>> 16
   h = Math.imul(h, 0x85ebca6b)
   h ^= h >>> 13
@@ -19,3 +27,5 @@ export function hash32(text: string): number {
   h ^= h >>> 16
   return h >>> 0
 }
+
+export const hash32 = (text: string): number => mix32(fnv1a(text))

@@ -87,6 +87,9 @@ export interface ServiceUpstream {
   readonly breaker: CircuitBreaker | undefined
   readonly budget: RetryBudget
   readonly checker: HealthChecker | undefined
+  readonly balancer: Balancer
+  /** Policy, hash key and endpoints (URL and weight): equal keys mean the balancer can be kept. */
+  readonly balancerKey: string
   /** Stops the health checker; the endpoint state stays for whoever takes it over. */
   stop(): void
 }
@@ -130,7 +133,11 @@ export function createServiceUpstream(config: ServiceConfig, options: ServiceUps
   const previous = options.previous
 
   const set = createEndpointSet(config.endpoints, { previous: previous?.set, now })
-  const balancer: Balancer = createBalancer(config.loadBalancing, set.endpoints, { random })
+  // A config push that leaves the policy and the endpoints alone keeps the balancer: no ring
+  // rebuilt, and round-robin goes on where it was.
+  const balancerKey = `${config.loadBalancing}|${config.hashKey}|${set.endpoints.map((e) => `${e.url} ${e.weight}`).join('|')}`
+  const balancer: Balancer =
+    previous && previous.balancerKey === balancerKey ? previous.balancer : createBalancer(config.loadBalancing, set.endpoints, { random })
   const hashKeyOf: HashKeyOf | undefined = config.loadBalancing === 'ring-hash' ? compileHashKey(config.hashKey) : undefined
   const outlier: OutlierDetector | undefined = config.outlierDetection
     ? createOutlierDetector(config.outlierDetection, set.endpoints, { now, onEject: (e, ms) => events.ejection?.(name, e.url, ms) })
@@ -303,6 +310,8 @@ export function createServiceUpstream(config: ServiceConfig, options: ServiceUps
     breaker,
     budget,
     checker,
+    balancer,
+    balancerKey,
     stop() {
       checker?.stop()
     },

@@ -162,3 +162,15 @@ test('a request whose body still streams keeps its endpoint busy and its breaker
   assert.equal(busy.active, 0)
   assert.deepEqual(u.breaker!.stats, { requests: 0, connections: 0, pending: 0, retries: 0 })
 })
+
+test('a config update keeps the balancer when policy and endpoints are unchanged, and rebuilds it otherwise', () => {
+  const v1 = createServiceUpstream(service({ loadBalancing: 'ring-hash', hashKey: 'header:x-user' }))
+  const v2 = createServiceUpstream(service({ loadBalancing: 'ring-hash', hashKey: 'header:x-user', outlierDetection: { consecutive5xx: 3, interval: 1000, baseEjectionTime: 1000, maxEjectionPercent: 50 } }), { previous: v1 })
+  assert.equal(v2.balancer, v1.balancer, 'same ring')
+  const reweighted = service({ loadBalancing: 'ring-hash', hashKey: 'header:x-user' })
+  reweighted.endpoints[0] = { url: 'http://a', weight: 3 }
+  const v3 = createServiceUpstream(reweighted, { previous: v2 })
+  assert.notEqual(v3.balancer, v2.balancer, 'a weight changed: new ring')
+  const v4 = createServiceUpstream(service({ loadBalancing: 'round-robin' }), { previous: v3 })
+  assert.notEqual(v4.balancer, v3.balancer, 'another policy')
+})
