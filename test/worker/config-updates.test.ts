@@ -131,9 +131,11 @@ test('a config published every 100 ms for 10 s under load: zero failed requests,
   const signer = await createSigner()
   const control = await startControl({ store: memoryStore(), trust: signer.trust, port: 0, hostname: '127.0.0.1' })
   closers.push(control.close)
+  // Signed up front: the publisher's pace must not depend on how fast this machine signs.
+  const signed = new Map<number, string>()
+  for (let ver = 1; ver <= 120; ver++) signed.set(ver, await signer.sign(configFor(a, b, ver % 2 ? 'a' : 'b'), ver))
   const put = async (ver: number) => {
-    const jws = await signer.sign(configFor(a, b, ver % 2 ? 'a' : 'b'), ver)
-    const res = await fetch(`${control.url}/v1/meshes/demo/config`, { method: 'PUT', headers: { 'content-type': 'application/jwt' }, body: jws })
+    const res = await fetch(`${control.url}/v1/meshes/demo/config`, { method: 'PUT', headers: { 'content-type': 'application/jwt' }, body: signed.get(ver)! })
     assert.equal(res.status, 201, await res.text())
   }
   await put(1)
@@ -160,7 +162,7 @@ test('a config published every 100 ms for 10 s under load: zero failed requests,
   const load = Array.from({ length: 8 }, worker)
   const published: number[] = []
   const t0 = Date.now()
-  for (let ver = 2; Date.now() - t0 < 10_000; ver++) {
+  for (let ver = 2; Date.now() - t0 < 10_000 && ver <= 120; ver++) {
     const tick = Date.now()
     await put(ver)
     published.push(ver)
@@ -176,6 +178,7 @@ test('a config published every 100 ms for 10 s under load: zero failed requests,
   assert.deepEqual(applied.filter((v) => v !== 1), published)
   const cfg = await json(await fetch(`http://127.0.0.1:${amb.ports.admin}/config`))
   assert.equal(cfg.version, last)
+  console.log(`# ${published.length} versions published in 10 s, all applied in order; ${ok} requests, 0 failed`)
 })
 
 test('restart with --state while the control is down: ready and routing within 1 s', async () => {
