@@ -255,17 +255,8 @@ backend be
       host: 'echo',
       missing: (ctx) => legateMissing(ctx) ?? needBin(BIN('bun'), 'bun'),
       launch(ctx) {
-        // The project's Bun entry once it exists (assumed to read the Deno entry's LEGATE_*
-        // variables); until then a bench-local one of the same shape. (`bun cli/main.ts
-        // ambassador` cannot forward: under Bun, undici is a stand-in without a working Pool.)
-        const l = ctx.legate!
-        const entry = existsSync(join(ROOT, 'worker/entry/bun.ts')) ? join(ROOT, 'worker/entry/bun.ts') : join(ROOT, 'bench/forwarders/legate-bun-entry.ts')
-        return {
-          cmd: BIN('bun'),
-          args: [entry],
-          env: { LEGATE_LOG_LEVEL: 'silent', LEGATE_MESH: l.mesh, LEGATE_TRUST: l.jwks, LEGATE_CONFIG_FILE: l.configFile, LEGATE_OUTBOUND: String(this.port), LEGATE_ADMIN: String(this.port + 200) },
-          readyUrl: `http://127.0.0.1:${this.port + 200}/readyz`,
-        }
+        // `legate ambassador` under Bun uses the Bun entry (Bun.serve, fetch upstream).
+        return { cmd: BIN('bun'), args: [join(ROOT, 'bin/legate.js'), ...legateArgs(ctx, this.port)], env: { LEGATE_LOG_LEVEL: 'silent' }, readyUrl: `http://127.0.0.1:${this.port + 200}/readyz` }
       },
     },
     {
@@ -276,19 +267,13 @@ backend be
       host: 'echo',
       missing: (ctx) => legateMissing(ctx) ?? needBin(BIN('deno'), 'deno'),
       launch(ctx) {
-        const env = { LEGATE_LOG_LEVEL: 'silent', DENO_NO_UPDATE_CHECK: '1' }
-        const readyUrl = `http://127.0.0.1:${this.port + 200}/readyz`
-        // The Deno entry (fetch upstream, settings from the environment) once it exists; else the Node CLI under Deno.
-        if (existsSync(join(ROOT, 'worker/entry/deno.ts'))) {
-          const l = ctx.legate!
-          return {
-            cmd: BIN('deno'),
-            args: ['run', '-A', join(ROOT, 'worker/entry/deno.ts')],
-            env: { ...env, LEGATE_MESH: l.mesh, LEGATE_TRUST: l.jwks, LEGATE_CONFIG_FILE: l.configFile, LEGATE_OUTBOUND: String(this.port), LEGATE_ADMIN: String(this.port + 200) },
-            readyUrl,
-          }
+        // `legate ambassador` under Deno uses the Deno entry (Deno.serve, fetch upstream).
+        return {
+          cmd: BIN('deno'),
+          args: ['run', '-A', join(ROOT, 'cli/main.ts'), ...legateArgs(ctx, this.port)],
+          env: { LEGATE_LOG_LEVEL: 'silent', DENO_NO_UPDATE_CHECK: '1' },
+          readyUrl: `http://127.0.0.1:${this.port + 200}/readyz`,
         }
-        return { cmd: BIN('deno'), args: ['run', '-A', join(ROOT, 'cli/main.ts'), ...legateArgs(ctx, this.port)], env, readyUrl }
       },
     },
   ]

@@ -52,8 +52,8 @@ const DESCRIBE: Record<string, string> = {
   'http-proxy': 'node `http-proxy` with a keep-alive agent',
   'legate-node': '`legate ambassador` on Node as shipped (bin/legate.js: sources through the tsx loader), log level silent',
   'legate-node-bundle': 'diagnostic: the same CLI bundled by esbuild into one .mjs, run by plain node',
-  'legate-bun': 'legate on Bun: worker/entry/bun.ts when it exists, else bench/forwarders/legate-bun-entry.ts (the Deno entry\'s shape on `Bun.serve`: same core, fetch upstream)',
-  'legate-deno': '`deno run -A worker/entry/deno.ts` (the Deno entry: Deno.serve, fetch upstream; settings from LEGATE_* variables)',
+  'legate-bun': '`bun bin/legate.js ambassador …` (the Bun entry: Bun.serve, fetch upstream), log level silent',
+  'legate-deno': '`deno run -A cli/main.ts ambassador …` (the Deno entry: Deno.serve, fetch upstream), log level silent',
 }
 const BARE_OF: Record<string, string> = { 'legate-node': 'node-undici', 'legate-node-bundle': 'node-undici', 'legate-bun': 'bun-fetch', 'legate-deno': 'deno-fetch' }
 
