@@ -16,6 +16,9 @@ export interface WaitOptions {
   signal: AbortSignal
 }
 
+const STALE_RETRY_MS = 10
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms))
+
 const isNewer = (current: CurrentConfig | undefined, known: number | undefined) =>
   current !== undefined && (known === undefined || current.version > known)
 
@@ -25,7 +28,10 @@ export async function waitForNewer({ store, mesh, known, waitMs, signal }: WaitO
   const arm = () => new Promise<void>((resolve) => (wake = resolve))
   let pending = arm()
   let timedOut = false
+  /** The highest version announced so far: a read older than it is stale, not the answer. */
+  let announced = 0
   const unsubscribe = await store.subscribe(mesh, (version) => {
+    announced = Math.max(announced, version)
     if (known === undefined || version > known) wake()
   })
   const onAbort = () => wake()
@@ -39,7 +45,10 @@ export async function waitForNewer({ store, mesh, known, waitMs, signal }: WaitO
     // Bounded: each pass waits for a wake-up, and the timer (or the abort) ends the last one.
     while (!isNewer(current, known)) {
       if (signal.aborted || timedOut) return undefined
-      await pending
+      // A store that announced a newer version than it just returned (a replica, an
+      // eventually consistent read) is asked again shortly, not waited on.
+      if (announced > (current?.version ?? 0)) await Promise.race([pending, sleep(STALE_RETRY_MS)])
+      else await pending
       pending = arm()
       if (signal.aborted) return undefined
       current = await store.current(mesh)

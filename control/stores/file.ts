@@ -7,8 +7,9 @@
  *
  * Every file is written to a temp name, fsynced, renamed over its final name, and the
  * directory fsynced, so a `kill -9` or power loss at any point leaves either the old or the
- * new file, never a torn one; a version is listed only once its `.json` exists, and is
- * current only once `current` names it. Writers are serialized per mesh inside the process
+ * new file, never a torn one. `current` is the commit point: a version is stored once
+ * `current` has named it (so it is ≤ current and has its `.json`); files above current are
+ * a publish cut short, hidden from readers and removed by the next publish. Writers are serialized per mesh inside the process
  * (a promise chain) and across processes (a lock file, see file-lock.ts). Other processes'
  * publishes wake this one's long-polls through a watch on the mesh directory.
  * @module
@@ -101,6 +102,27 @@ export function fileStore(options: FileStoreOptions): ConfigStore {
     return { version: pointer.version, digest: pointer.digest, jws }
   }
 
+  /**
+   * Under the lock, anything newer than current, and any temp file, is what a writer killed
+   * mid-publish left: never committed, so removed before it could be mistaken for a version.
+   */
+  async function removeUncommitted(mesh: string, currentVersion: number) {
+    const dir = versionsDir(mesh)
+    for (const name of await readdir(dir)) {
+      const ver = /^([0-9]+)\.(?:jws|json)$/.exec(name)?.[1]
+      if (name.endsWith('.tmp') || (ver !== undefined && Number(ver) > currentVersion)) await unlink(join(dir, name)).catch(() => {})
+    }
+    for (const name of await readdir(meshDir(mesh))) {
+      if (/^current\..*\.tmp$/.test(name)) await unlink(join(meshDir(mesh), name)).catch(() => {})
+    }
+  }
+
+  /** A read in flight may predate the change: woken waiters must start a fresh one. */
+  function notify(mesh: string, version: number) {
+    reads.delete(mesh)
+    listeners.emit(mesh, version)
+  }
+
   const listeners = createListeners({
     async onFirst(mesh) {
       await mkdir(meshDir(mesh), { recursive: true })
@@ -112,7 +134,7 @@ export function fileStore(options: FileStoreOptions): ConfigStore {
             .then((pointer) => {
               if (pointer && pointer.version !== entry.last) {
                 entry.last = pointer.version
-                listeners.emit(mesh, pointer.version)
+                notify(mesh, pointer.version)
               }
             })
             .catch(() => {})
@@ -137,13 +159,14 @@ export function fileStore(options: FileStoreOptions): ConfigStore {
         try {
           const current = await readCurrentPointer(mesh)
           if (current && current.version >= ver) return { ok: false as const, current: current.version }
+          await removeUncommitted(mesh, current?.version ?? 0)
           await writeAtomic(join(dir, `${ver}.jws`), jws, dir)
           await writeAtomic(join(dir, `${ver}.json`), JSON.stringify({ ...meta, version: ver }), dir)
           await writeAtomic(join(meshDir(mesh), 'current'), JSON.stringify({ version: ver, digest: meta.digest }), meshDir(mesh))
         } finally {
           await release()
         }
-        listeners.emit(mesh, ver)
+        notify(mesh, ver)
         return { ok: true as const }
       })
     },
@@ -151,12 +174,16 @@ export function fileStore(options: FileStoreOptions): ConfigStore {
       // Many long-polls wake at once on a publish: they share one read.
       let read = reads.get(mesh)
       if (!read) {
-        read = readCurrent(mesh).finally(() => reads.delete(mesh))
-        reads.set(mesh, read)
+        const started: Promise<CurrentConfig | undefined> = readCurrent(mesh).finally(() => {
+          if (reads.get(mesh) === started) reads.delete(mesh)
+        })
+        reads.set(mesh, (read = started))
       }
       return read
     },
     async listVersions(mesh) {
+      // Committed means at most current: a higher one is a publish cut short (removed by the next).
+      const currentVersion = (await readCurrentPointer(mesh))?.version ?? 0
       let names: string[]
       try {
         names = await readdir(versionsDir(mesh))
@@ -168,12 +195,15 @@ export function fileStore(options: FileStoreOptions): ConfigStore {
       for (const name of names) {
         if (!/^[0-9]+\.json$/.test(name)) continue
         const text = await readOptional(join(versionsDir(mesh), name))
-        if (text !== undefined) metas.push(JSON.parse(text))
+        if (text === undefined) continue
+        const meta = JSON.parse(text) as VersionMeta
+        if (meta.version <= currentVersion) metas.push(meta)
       }
       return metas.sort((a, b) => b.version - a.version)
     },
     async getVersion(mesh, ver) {
-      // Listed (its .json written) means complete; a lone .jws is a publish cut short.
+      // Committed means listed (its .json written) and not above current.
+      if (ver > ((await readCurrentPointer(mesh))?.version ?? 0)) return undefined
       if ((await readOptional(join(versionsDir(mesh), `${ver}.json`))) === undefined) return undefined
       return readOptional(join(versionsDir(mesh), `${ver}.jws`))
     },

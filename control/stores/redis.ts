@@ -83,7 +83,10 @@ export function redisStore(options: RedisStoreOptions): ConfigStore {
           if (!channel.startsWith(channelPrefix)) return
           const mesh = channel.slice(channelPrefix.length, channel.indexOf('}', channelPrefix.length))
           const version = Number(message)
-          if (Number.isSafeInteger(version)) listeners.emit(mesh, version)
+          if (!Number.isSafeInteger(version)) return
+          // A read in flight may predate this publish: woken waiters must start a fresh one.
+          reads.delete(mesh)
+          listeners.emit(mesh, version)
         })
       }
       await wrap('subscribe', () => subscriber!.subscribe(channelOf(mesh)))
@@ -114,8 +117,10 @@ export function redisStore(options: RedisStoreOptions): ConfigStore {
       // Many long-polls wake at once on a publish: they share one read.
       let read = reads.get(mesh)
       if (!read) {
-        read = readCurrent(mesh).finally(() => reads.delete(mesh))
-        reads.set(mesh, read)
+        const started: Promise<CurrentConfig | undefined> = readCurrent(mesh).finally(() => {
+          if (reads.get(mesh) === started) reads.delete(mesh)
+        })
+        reads.set(mesh, (read = started))
       }
       return read
     },
