@@ -5,8 +5,12 @@
 import { randomHex } from './random-hex.ts'
 
 export const REQUEST_ID_HEADER = 'x-request-id'
-/** Ids end up in logs and upstream headers: refuse anything long or odd rather than echo it. */
-const SANE_ID = /^[A-Za-z0-9._:\-]{1,128}$/
+/**
+ * A client's id is kept (CONTRACT §5) when it is one token of visible ASCII up to 256
+ * characters (UUIDs, hex, base64 ids alike); anything longer or with spaces or control
+ * characters is replaced, so ids stay greppable and bounded in logs and upstream headers.
+ */
+const SANE_ID = /^[\x21-\x7e]{1,256}$/
 
 /** The request id to use: `incoming` when it looks like an id, else a fresh 128-bit hex one. */
 export function requestId(incoming: string | null | undefined): string {
