@@ -19,6 +19,7 @@ export async function startWorkerd(entry: string, bindings: Record<string, strin
   const mf = new Miniflare({
     modules: [{ type: 'ESModule', path: 'worker.js', contents: bundle }],
     compatibilityDate: COMPATIBILITY_DATE,
+    compatibilityFlags: ['enable_request_signal'],
     kvNamespaces: ['CONFIG_KV'],
     durableObjects: { CONTROL_MESH: 'ControlMesh' },
     kvPersist: false,
