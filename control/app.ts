@@ -11,7 +11,13 @@
  * @module
  */
 import { Hono, type Context } from 'hono'
-import { DEFAULT_MAX_CONFIG_BYTES, LegateError, NAME_RE, verifyConfig, type LegateErrorCode, type TrustSet } from '../protocol/index.ts'
+// Direct module imports rather than protocol/index.ts: the Worker bundle then leaves out
+// what a control never uses (the YAML parser, the JSON Schema generator).
+import { LegateError, type LegateErrorCode } from '../protocol/errors.ts'
+import { NAME_RE } from '../protocol/schema.ts'
+import { verifyConfig } from '../protocol/envelope/verify.ts'
+import { DEFAULT_MAX_CONFIG_BYTES } from '../protocol/envelope/claims.ts'
+import type { TrustSet } from '../protocol/keys.ts'
 import type { ConfigStore, CurrentConfig } from './store.ts'
 import { readCappedText } from './body.ts'
 import { createTokenCheck } from './token.ts'

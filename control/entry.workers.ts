@@ -9,7 +9,8 @@
  * @module
  */
 import type { Hono } from 'hono'
-import { createTrustSet, LegateError } from '../protocol/index.ts'
+import { LegateError } from '../protocol/errors.ts'
+import { createTrustSet } from '../protocol/keys.ts'
 import { createControl } from './app.ts'
 import { kvDurableObjectStore, type ControlMeshEnv, type DurableObjectNamespaceLike } from './stores/kv-durable-object.ts'
 
