@@ -20,7 +20,7 @@ let storeA: ConnectedLimiter, storeB: ConnectedLimiter
 
 const policies = {
   rateLimits: [
-    { name: 'shared', key: 'global', scope: 'global', match: { path: { type: 'PathPrefix', value: '/shared' } }, limit: { requests: 50, per: '1s', burst: 25 } },
+    { name: 'shared', key: 'global', scope: 'global', match: { path: { type: 'PathPrefix', value: '/shared' } }, limit: { requests: 50, per: '1s', burst: 75 } },
     { name: 'fail-open', key: 'global', scope: 'global', failureMode: 'open', match: { path: { type: 'PathPrefix', value: '/open' } }, limit: { requests: 1, per: '1m' } },
     { name: 'fail-closed', key: 'global', scope: 'global', failureMode: 'closed', match: { path: { type: 'PathPrefix', value: '/closed' } }, limit: { requests: 1000, per: '1s' } },
   ],
@@ -30,8 +30,10 @@ before(async () => {
   if (skip) return
   redis = await startRedis()
   mesh = await createMesh()
-  storeA = connectRedisLimiter(redis.url)
-  storeB = connectRedisLimiter(redis.url)
+  // A loaded test machine can stall a process for longer than the 50 ms production default;
+  // the timed test must measure the shared bucket, not the fail-open path.
+  storeA = connectRedisLimiter(redis.url, { timeoutMs: 1000 })
+  storeB = connectRedisLimiter(redis.url, { timeoutMs: 1000 })
   a = await startInbound(mesh, { rateLimitStore: storeA })
   b = await startInbound(mesh, { rateLimitStore: storeB })
   for (const x of [a, b]) await x.apply({ policies })
@@ -58,6 +60,8 @@ function get(port: number, agent: Agent, path: string): Promise<number> {
 
 test('two ambassadors sharing one Redis admit the shared limit within 5%', { skip, timeout: 30_000 }, async () => {
   const agent = new Agent({ keepAlive: true, maxSockets: 32 })
+  // Open the connections first (outside the policy's match), so the timed run starts on time.
+  await Promise.all(Array.from({ length: 64 }, (_, i) => get((i & 1 ? a : b).port, agent, '/warm')))
   const rps = 150
   const seconds = 5
   const start = performance.now()
@@ -74,11 +78,13 @@ test('two ambassadors sharing one Redis admit the shared limit within 5%', { ski
   const span = (last - start) / 1000
   const admitted = statuses.filter((s) => s === 200).length
   const byA = statuses.filter((s, i) => s === 200 && i & 1).length
-  const expected = 25 + 50 * span
+  const expected = 75 + 50 * span
   const error = Math.abs(admitted - expected) / expected
   console.log(`# redis: sent ${statuses.length} in ${span.toFixed(2)} s over two ambassadors, admitted ${admitted} (A ${byA}, B ${admitted - byA}), expected ${expected.toFixed(1)}, error ${(error * 100).toFixed(2)}%`)
   assert.ok(statuses.every((s) => s === 200 || s === 429))
   assert.ok(byA > 0 && admitted - byA > 0, 'both ambassadors admitted some')
+  const metrics = await (await fetch(`http://127.0.0.1:${a.amb.ports.admin}/metrics`)).text()
+  assert.doesNotMatch(metrics, /legate_ratelimit_store_errors_total\{policy="shared"[^}]*\} [1-9]/, 'Redis answered every take')
   assert.ok(error <= 0.05, `admitted ${admitted}, expected ${expected.toFixed(1)}`)
 })
 

@@ -9,6 +9,8 @@ import type { BucketLimit, BucketResult } from './token-bucket.ts'
 export interface GlobalLimiter {
   /** The backend's name, for metrics and logs ("redis", "durable-object"). */
   readonly name: string
+  /** How long a take may wait for the store before the policy's failure mode answers (default 50 ms). */
+  readonly timeoutMs?: number
   /** Takes one token from the shared bucket `key`; rejects when the store cannot answer. */
   take(key: string, limit: BucketLimit): Promise<BucketResult>
 }

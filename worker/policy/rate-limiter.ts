@@ -38,7 +38,7 @@ export interface RateLimiterOptions {
   maxKeys?: number
   /** The shared store for `scope: global` policies; without one they count locally. */
   global?: GlobalLimiter
-  /** How long a global store may take before the failure mode applies (default 50 ms). */
+  /** How long a global store may take before the failure mode applies (default: the store's `timeoutMs`, else 50 ms). */
   globalTimeoutMs?: number
   /** Called when a global store fails or times out (a counter). */
   onStoreError?: (policy: string, mode: 'open' | 'closed', error: unknown) => void
@@ -79,7 +79,7 @@ export function compileRateLimits(policies: readonly RateLimitPolicy[], input: R
   const { previous, ...options } = input
   const maxKeys = options.maxKeys ?? DEFAULT_MAX_KEYS
   const now = options.now ?? Date.now
-  const timeoutMs = options.globalTimeoutMs ?? 50
+  const timeoutMs = options.globalTimeoutMs ?? options.global?.timeoutMs ?? 50
   const regex = createRegexCache()
   const compiled = policies.map((p): CompiledPolicy => {
     const limit: BucketLimit = { requests: p.limit.requests, perMs: p.limit.per, ...(p.limit.burst === undefined ? {} : { burst: p.limit.burst }) }

@@ -20,6 +20,8 @@ export interface RedisLimiterOptions {
   client: RedisEvalClient
   /** Prefix of every bucket key (default `legate:rl:`). */
   prefix?: string
+  /** How long a take may wait for Redis before the failure mode answers (default 50 ms). */
+  timeoutMs?: number
 }
 
 // KEYS[1] bucket; ARGV capacity, requests, perMs. Returns {allowed, remaining, retryAfterMs, resetMs}.
@@ -65,6 +67,7 @@ export function createRedisLimiter(options: RedisLimiterOptions): GlobalLimiter 
 
   return {
     name: 'redis',
+    ...(options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }),
     async take(key: string, limit: BucketLimit): Promise<BucketResult> {
       const args = [prefix + key, limit.burst ?? limit.requests, limit.requests, limit.perMs] as const
       let reply: unknown

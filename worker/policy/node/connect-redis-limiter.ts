@@ -12,7 +12,7 @@ export interface ConnectedLimiter extends GlobalLimiter {
   close(): Promise<void>
 }
 
-export function connectRedisLimiter(url: string, options: { prefix?: string; connectTimeoutMs?: number } = {}): ConnectedLimiter {
+export function connectRedisLimiter(url: string, options: { prefix?: string; connectTimeoutMs?: number; timeoutMs?: number } = {}): ConnectedLimiter {
   const client = new Redis(url, {
     enableOfflineQueue: false,
     maxRetriesPerRequest: 0,
@@ -23,9 +23,10 @@ export function connectRedisLimiter(url: string, options: { prefix?: string; con
   })
   // Errors surface per call (and then the failure mode applies); an unhandled 'error' event would crash.
   client.on('error', () => {})
-  const limiter = createRedisLimiter({ client, ...(options.prefix === undefined ? {} : { prefix: options.prefix }) })
+  const limiter = createRedisLimiter({ client, ...(options.prefix === undefined ? {} : { prefix: options.prefix }), ...(options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }) })
   return {
     name: limiter.name,
+    ...(limiter.timeoutMs === undefined ? {} : { timeoutMs: limiter.timeoutMs }),
     take: limiter.take,
     async close() {
       client.disconnect()
