@@ -107,7 +107,7 @@ export function createControl(options: ControlOptions): Hono {
       const err = new LegateError('unauthorized', c.req.header('authorization') ? 'the publish token is wrong' : 'a publish token is required (Authorization: Bearer <token>)')
       return c.json(err.toJSON(), 401, { 'WWW-Authenticate': 'Bearer realm="legate-control"' })
     }
-    const text = (await readCappedText(c.req.raw, maxBytes + TRAILING_SLACK, 'signed config')).trim()
+    const text = (await readCappedText(c.req.raw, maxBytes, 'signed config', TRAILING_SLACK)).trim()
     const verified = await verifyConfig(text, { trust, mesh, maxBytes })
     const result = await store.putIfNewer(mesh, verified.ver, verified.jws, {
       version: verified.ver,

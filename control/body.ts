@@ -7,9 +7,14 @@ import { LegateError } from '../protocol/errors.ts'
 
 const decoder = new TextDecoder('utf-8', { fatal: true })
 
-export async function readCappedText(request: Request, maxBytes: number, what = 'body'): Promise<string> {
+/**
+ * `slack` extra bytes are let through (not named in the message) for framing that the
+ * caller trims, such as a trailing newline after a JWS.
+ */
+export async function readCappedText(request: Request, maxBytes: number, what = 'body', slack = 0): Promise<string> {
+  const cap = maxBytes + slack
   const declared = request.headers.get('content-length')
-  if (declared !== null && /^[0-9]+$/.test(declared) && Number(declared) > maxBytes) {
+  if (declared !== null && /^[0-9]+$/.test(declared) && Number(declared) > cap) {
     throw new LegateError('too_large', `${what} is ${declared} bytes, over the ${maxBytes}-byte limit`)
   }
   if (!request.body) return ''
@@ -21,7 +26,7 @@ export async function readCappedText(request: Request, maxBytes: number, what = 
       const { done, value } = await reader.read()
       if (done) break
       size += value.byteLength
-      if (size > maxBytes) {
+      if (size > cap) {
         await reader.cancel().catch(() => {})
         throw new LegateError('too_large', `${what} is over the ${maxBytes}-byte limit`)
       }

@@ -135,7 +135,8 @@ describe('control API: error answers', () => {
   it('413 too_large by Content-Length, and by streamed size without one', async () => {
     const { put, app, store } = setup({ publishToken: TOKEN, maxConfigBytes: 2000 })
     const big = 'a'.repeat(5000)
-    await expectError(await put(big), 413, 'too_large')
+    const declared = await expectError(await put(big), 413, 'too_large')
+    assert.match(declared.message, /over the 2000-byte limit/)
     let pulled = 0
     const endless = new ReadableStream<Uint8Array>({
       pull(c) {
