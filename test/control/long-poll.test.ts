@@ -193,3 +193,26 @@ describe('long-poll across two controls over one Redis', { skip: hasRedis() ? fa
     console.log(`# long-poll wake across controls over Redis: p50 ${latencies[5]!.toFixed(1)} ms, max ${latencies.at(-1)!.toFixed(1)} ms (from PUT sent to GET answered)`)
   })
 })
+
+describe('long-poll across two controls over one file store', () => {
+  it('a publish on one process wakes a long-poll on the other (fs.watch)', async () => {
+    const store = `file:${join(dir, 'shared-file')}`
+    const a = await spawnControl({ store, trust: trustPath })
+    const b = await spawnControl({ store, trust: trustPath })
+    try {
+      await put(a.url, await pub.sign(1))
+      const held = longPoll(b.url, '"1"', 10)
+      await sleep(300) // let b subscribe
+      const jws = await pub.sign(2)
+      await put(a.url, jws)
+      const stored = performance.now()
+      const res = await held
+      assert.equal(res.status, 200)
+      assert.equal(res.body, jws)
+      console.log(`# long-poll wake across controls over one file store: ${(res.at - stored).toFixed(1)} ms after the 201`)
+      assert.ok(res.at - stored < 100, `woke ${res.at - stored} ms after the publish was stored`)
+    } finally {
+      await Promise.all([a.kill(), b.kill()])
+    }
+  })
+})
