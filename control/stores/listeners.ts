@@ -11,6 +11,8 @@ export interface Listeners {
   add(mesh: string, listener: ChangeListener): Promise<() => void>
   emit(mesh: string, version: number): void
   count(mesh?: string): number
+  /** Meshes with at least one listener. */
+  meshes(): string[]
   clear(): void
 }
 
@@ -77,6 +79,7 @@ export function createListeners(options: ListenersOptions = {}): Listeners {
       for (const set of byMesh.values()) n += set.size
       return n
     },
+    meshes: () => [...byMesh.keys()],
     clear() {
       for (const mesh of [...byMesh.keys()]) options.onLast?.(mesh)
       byMesh.clear()

@@ -78,6 +78,22 @@ export function redisStore(options: RedisStoreOptions): ConfigStore {
       if (!subscriber) {
         subscriber = client.duplicate()
         subscriber.on('error', () => {})
+        // Pub/sub is fire-and-forget: publishes made while the subscriber was reconnecting
+        // are lost. After a reconnect, read every watched mesh's current version and
+        // announce it; waiters that are already up to date just keep waiting.
+        let connectedBefore = false
+        subscriber.on('ready', () => {
+          if (!connectedBefore) {
+            connectedBefore = true
+            return
+          }
+          for (const mesh of listeners.meshes()) {
+            reads.delete(mesh)
+            readCurrent(mesh)
+              .then((current) => current && listeners.emit(mesh, current.version))
+              .catch(() => {})
+          }
+        })
         subscriber.on('message', (channel: string, message: string) => {
           // `legate:{<mesh>}:changes` → mesh
           if (!channel.startsWith(channelPrefix)) return
