@@ -163,7 +163,7 @@ export function kvDurableObjectStore(options: KvDurableObjectStoreOptions): Conf
     return res
   }
 
-  return {
+  const store: ConfigStore = {
     name: STORE_NAME,
     async putIfNewer(mesh, ver, jws, meta) {
       const res = await call(mesh, '/put', { method: 'POST', body: JSON.stringify({ ver, jws, meta }) })
@@ -207,6 +207,12 @@ export function kvDurableObjectStore(options: KvDurableObjectStoreOptions): Conf
           const version = Number(line)
           if (Number.isSafeInteger(version)) listener(version)
         }
+        // The object went away (a deploy, an eviction): a publish may have been missed, so
+        // announce what is current now; a waiter still up to date times out as usual.
+        if (!closed) {
+          const current = await store.current(mesh)
+          if (current && !closed) listener(current.version)
+        }
       })().catch(() => {})
       return () => {
         if (closed) return
@@ -216,4 +222,5 @@ export function kvDurableObjectStore(options: KvDurableObjectStoreOptions): Conf
     },
     async close() {},
   }
+  return store
 }
