@@ -8,7 +8,7 @@
  * createChain({ ..., stages: { authz: authzStage({ onDecision: (d) => count(d) }) } })
  * @module
  */
-import { parseIp } from '../../protocol/cidr.ts'
+import { parseIp, type IpAddress } from '../../protocol/cidr.ts'
 import type { Snapshot } from '../config/snapshot.ts'
 import { localReply } from '../local-reply.ts'
 import { compileAuthorization, type AuthorizationDecision, type AuthorizationTable } from '../policy/authorization.ts'
@@ -27,6 +27,16 @@ export function authzStage(options: AuthzStageOptions = {}): StageFactory {
     if (!table) tables.set(snapshot, (table = compileAuthorization(snapshot.verified.config.policies.authorization)))
     if (table.size === 0) return undefined
     const t = table
+    // Keep-alive connections repeat their address: parse each one once (bounded; cleared when full).
+    const addresses = new Map<string, IpAddress | undefined>()
+    const ipOf = (client: string) => {
+      let ip = addresses.get(client)
+      if (ip === undefined && !addresses.has(client)) {
+        if (addresses.size >= 4096) addresses.clear()
+        addresses.set(client, (ip = parseIp(client)))
+      }
+      return ip
+    }
     return (ex, c) => {
       if (!ex.service) return undefined
       const decision = t.decide(ex.service, {
@@ -34,7 +44,7 @@ export function authzStage(options: AuthzStageOptions = {}): StageFactory {
         path: ex.path,
         headers: c.req.raw.headers,
         source: ex.source,
-        ip: ex.client ? parseIp(ex.client) : undefined,
+        ip: ex.client ? ipOf(ex.client) : undefined,
       })
       if (decision.policy !== undefined || !decision.allowed) options.onDecision?.(ex.service, decision)
       if (decision.allowed) return undefined
