@@ -1,7 +1,7 @@
 /**
  * The control worker on Cloudflare Workers (`wrangler deploy --env control`): the same app
  * over the KV + Durable Object store. Bindings and vars (wrangler.toml `[env.control]`):
- *   CONFIG_KV              KV namespace: meshes/<mesh>/current and …/versions/<ver>
+ *   LEGATE_KV              KV namespace: meshes/<mesh>/current and …/versions/<ver>
  *   CONTROL_MESH           Durable Object namespace of class ControlMesh (one per mesh)
  *   LEGATE_TRUST           the publisher JWKS, as JSON (public keys; a var or a secret)
  *   LEGATE_PUBLISH_TOKEN   optional; set it as a secret (`wrangler secret put … --env control`)

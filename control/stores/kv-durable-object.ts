@@ -47,8 +47,8 @@ export interface DurableObjectStateLike {
 }
 
 export interface ControlMeshEnv {
-  /** The KV namespace holding `meshes/<mesh>/…` (binding name fixed: CONFIG_KV). */
-  CONFIG_KV: KVNamespaceLike
+  /** The KV namespace holding `meshes/<mesh>/…` (binding name fixed: LEGATE_KV). */
+  LEGATE_KV: KVNamespaceLike
 }
 
 export const versionKey = (mesh: string, ver: number) => `meshes/${mesh}/versions/${ver}`
@@ -87,7 +87,7 @@ export class ControlMesh {
       case '/current': {
         const current = await this.state.storage.get<{ version: number; digest: string }>('current')
         if (!current) return json(null)
-        const jws = await this.env.CONFIG_KV.get(versionKey(mesh, current.version), 'text')
+        const jws = await this.env.LEGATE_KV.get(versionKey(mesh, current.version), 'text')
         if (jws === null) return json({ error: `current names version ${current.version}, which is missing from KV` }, 500)
         return json({ ...current, jws })
       }
@@ -99,7 +99,7 @@ export class ControlMesh {
         const ver = Number(url.searchParams.get('ver'))
         // Listed here means committed; a KV value without it is a publish cut short.
         if (!(await this.state.storage.get(metaKey(ver)))) return new Response(null, { status: 404 })
-        const jws = await this.env.CONFIG_KV.get(versionKey(mesh, ver), 'text')
+        const jws = await this.env.LEGATE_KV.get(versionKey(mesh, ver), 'text')
         return jws === null ? new Response(null, { status: 404 }) : new Response(jws)
       }
       case '/watch': {
@@ -129,9 +129,9 @@ export class ControlMesh {
     const current = await this.state.storage.get<{ version: number; digest: string }>('current')
     if (current && current.version >= ver) return { ok: false, current: current.version }
     const entry = { ...meta, version: ver }
-    await this.env.CONFIG_KV.put(versionKey(mesh, ver), jws, { metadata: entry })
+    await this.env.LEGATE_KV.put(versionKey(mesh, ver), jws, { metadata: entry })
     await this.state.storage.put({ current: { version: ver, digest: meta.digest }, [metaKey(ver)]: entry })
-    await this.env.CONFIG_KV.put(currentKey(mesh), jws, { metadata: { version: ver, digest: meta.digest } })
+    await this.env.LEGATE_KV.put(currentKey(mesh), jws, { metadata: { version: ver, digest: meta.digest } })
     const line = encoder.encode(`${ver}\n`)
     for (const watcher of [...this.watchers]) {
       try {

@@ -44,7 +44,7 @@ describe('control worker in workerd (KV + Durable Object)', () => {
     const got = await fetch(`${workerd.url}/v1/meshes/demo/config`)
     assert.equal(got.headers.get('etag'), '"1"')
     assert.equal(await got.text(), v1)
-    const kv = (await workerd.mf.getKVNamespace('CONFIG_KV')) as unknown as { get(key: string): Promise<string | null> }
+    const kv = (await workerd.mf.getKVNamespace('LEGATE_KV')) as unknown as { get(key: string): Promise<string | null> }
     assert.equal(await kv.get('meshes/demo/current'), v1)
     assert.equal(await kv.get('meshes/demo/versions/1'), v1)
   })
@@ -79,7 +79,7 @@ describe('control worker in workerd (KV + Durable Object)', () => {
       })
       assert.equal(code, 0, output)
       assert.match(output, /CONTROL_MESH \(ControlMesh\)\s+Durable Object/)
-      assert.match(output, /CONFIG_KV/)
+      assert.match(output, /LEGATE_KV/)
       assert.ok((await readdir(outdir)).some((f) => f.endsWith('.js')))
     } finally {
       await rm(outdir, { recursive: true, force: true })

@@ -20,7 +20,7 @@ export async function startWorkerd(entry: string, bindings: Record<string, strin
     modules: [{ type: 'ESModule', path: 'worker.js', contents: bundle }],
     compatibilityDate: COMPATIBILITY_DATE,
     compatibilityFlags: ['enable_request_signal'],
-    kvNamespaces: ['CONFIG_KV'],
+    kvNamespaces: ['LEGATE_KV'],
     durableObjects: { CONTROL_MESH: 'ControlMesh' },
     kvPersist: false,
     durableObjectsPersist: false,
