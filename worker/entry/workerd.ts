@@ -91,10 +91,16 @@ async function init(env: WorkerdEnv): Promise<Isolate> {
 
 export default {
   async fetch(request: Request, env: WorkerdEnv, ctx: ExecutionContextLike): Promise<Response> {
-    const it = await (isolate ??= init(env).catch((err) => {
-      isolate = undefined
-      throw err
-    }))
+    let it: Isolate
+    try {
+      it = await (isolate ??= init(env).catch((err) => {
+        isolate = undefined
+        throw err
+      }))
+    } catch (err) {
+      // A broken var or secret (LEGATE_TRUST, LEGATE_IDENTITY_KEY): say what, as a local reply.
+      return Response.json({ error: 'not_ready', message: `the edge ambassador is misconfigured: ${(err as Error)?.message ?? String(err)}` }, { status: 503 })
+    }
     await it.config.ensure((work) => ctx.waitUntil(work))
     if (request.method === 'GET' && new URL(request.url).pathname === `${GATEWAY_ADMIN_PREFIX}/config`) return Response.json(it.describe())
     return it.amb.gateway.fetch(request, env, ctx as never)
