@@ -78,6 +78,7 @@ export function ambassador(program: Command) {
     .action(async (opts: AmbassadorFlags, cmd: Command) => {
       if (!opts.control === !opts.configFile) throw new UsageError('give exactly one of --control or --config-file')
       if (opts.app && !opts.service) throw new UsageError('--app needs --service (the service inbound requests are for)')
+      if (opts.identityKey && !opts.service) throw new UsageError('--identity-key needs --service (the service its tokens speak for)')
       if (!LOG_LEVELS.includes(opts.logLevel as LogLevel)) throw new UsageError(`--log-level must be one of ${LOG_LEVELS.join(', ')}`)
       const trust = await readTrust(opts.trust)
       const identityKey = opts.identityKey ? await readJson(opts.identityKey, 'identity key') : undefined

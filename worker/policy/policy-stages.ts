@@ -12,6 +12,7 @@
  */
 import type { JWK } from 'jose'
 import { importSigningKey } from '../../protocol/keys.ts'
+import { LegateError } from '../../protocol/errors.ts'
 import { createIdentityMinter, type IdentityMinter } from '../../protocol/identity/mint.ts'
 import type { MetricsRegistry } from '../observe/metrics.ts'
 import type { ChainStages } from '../filters/chain.ts'
@@ -61,9 +62,9 @@ export function createPolicyStages(options: PolicyStagesOptions): ChainStages {
 function lazyMinter(jwk: unknown, service: string | undefined): IdentityMinter {
   const k = jwk as JWK | null
   if (k === null || typeof k !== 'object' || k.kty !== 'OKP' || k.crv !== 'Ed25519' || typeof k.d !== 'string' || typeof k.kid !== 'string') {
-    throw new TypeError('the identity key must be a private Ed25519 JWK with a kid (legate keygen --alg EdDSA)')
+    throw new LegateError('malformed', 'the identity key must be a private Ed25519 JWK with a kid (legate keygen --alg EdDSA)')
   }
-  if (!service) throw new TypeError('an identity key needs --service: the service its tokens speak for')
+  if (!service) throw new TypeError('an identity key needs a service: the service its tokens speak for')
   let inner: Promise<IdentityMinter> | undefined
   const get = () => (inner ??= importSigningKey(k, 'identity key').then((key) => createIdentityMinter({ service, key })))
   let ready: IdentityMinter | undefined
