@@ -97,3 +97,31 @@ test('a client outside the allowed range is refused at the edge, before any upst
   await res.arrayBuffer()
   assert.equal(app.seen.length, seen)
 })
+
+test('a CORS preflight on a rule with the CORS filter is answered at the edge without authorization; the actual request is authorized', async () => {
+  const cors = await createMesh()
+  const doc = cors.config({
+    routes: [{ name: 'app', hostnames: ['app.example'], rules: [{ filters: [{ type: 'CORS', cors: { allowOrigins: ['https://ui.example'], allowMethods: ['GET'] } }], backendRefs: [{ name: 'reviews' }] }] }],
+    policies: { authorization: [{ name: 'members-only', targets: ['reviews'], rules: [{ from: [{ services: ['frontend'] }] }] }] },
+  })
+  const edge = new Miniflare({
+    modules: true,
+    script: await bundleWorkerd(),
+    compatibilityDate: '2026-04-01',
+    bindings: { LEGATE_MESH: 'demo', LEGATE_TRUST: JSON.stringify(cors.signer.trust.jwks), LEGATE_CONFIG: await cors.signer.sign(doc, 1), LEGATE_LOG_LEVEL: 'silent' },
+  })
+  try {
+    const pre = await edge.dispatchFetch('http://app.example/x', { method: 'OPTIONS', headers: { origin: 'https://ui.example', 'access-control-request-method': 'GET' } })
+    assert.equal(pre.status, 200)
+    assert.equal(pre.headers.get('access-control-allow-origin'), 'https://ui.example')
+    await pre.arrayBuffer()
+    const plainOptions = await edge.dispatchFetch('http://app.example/x', { method: 'OPTIONS' })
+    assert.equal(plainOptions.status, 403)
+    await plainOptions.arrayBuffer()
+    const actual = await edge.dispatchFetch('http://app.example/x', { headers: { origin: 'https://ui.example' } })
+    assert.equal(actual.status, 403)
+    await actual.arrayBuffer()
+  } finally {
+    await edge.dispose()
+  }
+})

@@ -13,6 +13,7 @@ import type { Snapshot } from '../config/snapshot.ts'
 import { localReply } from '../local-reply.ts'
 import { compileAuthorization, type AuthorizationDecision, type AuthorizationTable } from '../policy/authorization.ts'
 import type { StageFactory } from './chain.ts'
+import type { Exchange } from '../exchange.ts'
 
 export interface AuthzStageOptions {
   /** Told about every decision a policy made (a per-policy counter); not called when no policy applies. */
@@ -39,6 +40,10 @@ export function authzStage(options: AuthzStageOptions = {}): StageFactory {
     }
     return (ex, c) => {
       if (!ex.service) return undefined
+      // A browser's CORS preflight carries no credentials; on a rule with a CORS filter it is
+      // answered by that filter (later in the chain) and never forwarded, as Envoy runs its
+      // CORS filter before RBAC. Any other OPTIONS request is authorized as usual.
+      if (ex.method === 'OPTIONS' && isCorsPreflightOfRule(ex, c.req.raw.headers)) return undefined
       const decision = t.decide(ex.service, {
         method: ex.method,
         path: ex.path,
@@ -52,4 +57,8 @@ export function authzStage(options: AuthzStageOptions = {}): StageFactory {
       return localReply('forbidden', decision.reason)
     }
   }
+}
+
+function isCorsPreflightOfRule(ex: Exchange, headers: Headers): boolean {
+  return headers.has('origin') && headers.has('access-control-request-method') && (ex.match?.rule.filters.some((f) => f.type === 'CORS') ?? false)
 }
