@@ -1,7 +1,9 @@
 /**
- * The same core on other runtimes (smoke): the workerd entry bundled with esbuild and run in
- * Miniflare (gateway mode, admin under /__legate/), and the Deno entry run by `npx deno`.
- * Both route by Host to a real upstream started here, answer 404 no_route, and report ready.
+ * The same core on other runtimes (smoke; the full case table is test/conformance/): the
+ * workerd entry bundled with esbuild and run in Miniflare (gateway mode, admin under
+ * /__legate/), and the Deno entry run by `npx deno`. Then the edge's own duties: config
+ * from KV verified once per version per isolate, the LEGATE_MIN_VERSION floor, disabled
+ * features listed, and both wrangler environments bundling.
  */
 import { test, before, after } from 'node:test'
 import assert from 'node:assert/strict'
@@ -111,4 +113,108 @@ test('Deno (npx deno run): routing, 404 no_route and admin', { timeout: 90_000, 
     // npx starts deno as a child: end the whole group we started.
     if (child?.pid) process.kill(-child.pid, 'SIGTERM')
   }
+})
+
+async function workerdWith(bindings: Record<string, string>, kv?: Record<string, string>) {
+  const out = join(tempDir(), 'worker.js')
+  await build({ entryPoints: [join(root, 'worker/entry/workerd.ts')], bundle: true, format: 'esm', platform: 'neutral', conditions: ['workerd', 'worker', 'browser'], mainFields: ['module', 'main'], target: 'es2022', outfile: out, logLevel: 'silent' })
+  const mf = new Miniflare({
+    modules: true,
+    script: readFileSync(out, 'utf8'),
+    compatibilityDate: '2026-04-20',
+    kvNamespaces: ['LEGATE_KV'],
+    bindings: { LEGATE_MESH: 'demo', LEGATE_TRUST: JSON.stringify(signer.trust.jwks), LEGATE_LOG_LEVEL: 'silent', ...bindings },
+  })
+  const ns = (await mf.getKVNamespace('LEGATE_KV')) as unknown as { put(key: string, value: string): Promise<void> }
+  for (const [k, v] of Object.entries(kv ?? {})) await ns.put(k, v)
+  const config = async () => (await (await mf.dispatchFetch('http://gw/__legate/config')).json()) as { version: number | null; lastError: { code: string } | null; edge: { verifications: number; disabled: Array<{ feature: string; where: string[] }> } }
+  return { mf, ns, config }
+}
+
+const meshV = (ver: number, extra: object = {}) =>
+  signer.sign({ mesh: 'demo', services: [{ name: 'echo', endpoints: [up.url], ...extra }], routes: [{ name: 'web', hostnames: ['web.example'], rules: [{ backendRefs: [{ name: 'echo' }] }] }] }, ver)
+
+test('workerd + KV: each config version is verified once per isolate, however often KV is re-read', { timeout: 60_000 }, async () => {
+  const [v10, v11] = [await meshV(10), await meshV(11)]
+  const { mf, ns, config } = await workerdWith({ LEGATE_REFRESH_SECONDS: '0' }, { 'meshes/demo/current': v10 })
+  try {
+    for (let i = 0; i < 30; i++) assert.equal((await mf.dispatchFetch('http://web.example/x')).status, 200)
+    let c = await config()
+    assert.deepEqual([c.version, c.edge.verifications], [10, 1])
+    await ns.put('meshes/demo/current', v11)
+    await until(async () => (await config()).version === 11, 10_000, 20)
+    for (let i = 0; i < 30; i++) await (await mf.dispatchFetch('http://web.example/x')).arrayBuffer()
+    c = await config()
+    assert.equal(c.edge.verifications, 2)
+    // A stale KV edge answering the older version again: the isolate keeps 11 (ratchet), verifies nothing anew.
+    await ns.put('meshes/demo/current', v10)
+    for (let i = 0; i < 10; i++) await (await mf.dispatchFetch('http://web.example/x')).arrayBuffer()
+    c = await config()
+    assert.deepEqual([c.version, c.edge.verifications], [11, 2])
+    assert.match(await (await mf.dispatchFetch('http://gw/__legate/metrics')).text(), /^legate_edge_config_verifications_total 2$/m)
+  } finally {
+    await mf.dispose()
+  }
+})
+
+test('workerd + KV: LEGATE_MIN_VERSION refuses an older config in a fresh isolate; disabled features are listed', { timeout: 60_000 }, async () => {
+  const { mf, ns, config } = await workerdWith({ LEGATE_REFRESH_SECONDS: '0', LEGATE_MIN_VERSION: '20' }, { 'meshes/demo/current': await meshV(19) })
+  try {
+    const ready = await mf.dispatchFetch('http://gw/__legate/readyz')
+    assert.equal(ready.status, 503)
+    assert.match(((await ready.json()) as { reason: string }).reason, /version_not_newer: .*LEGATE_MIN_VERSION/)
+    assert.equal((await config()).edge.verifications, 0)
+    await ns.put('meshes/demo/current', await meshV(20, { healthCheck: { path: '/healthz' } }))
+    await until(async () => (await config()).version === 20, 10_000, 20)
+    const disabled = (await config()).edge.disabled.find((d) => d.feature === 'active health checks')
+    assert.deepEqual(disabled?.where, ['echo'])
+  } finally {
+    await mf.dispose()
+  }
+})
+
+async function wranglerDryRun(envName?: string): Promise<string> {
+  const outdir = tempDir('legate-wrangler-')
+  const args = [join(root, 'node_modules/wrangler/bin/wrangler.js'), 'deploy', '--dry-run', '--outdir', outdir, ...(envName === undefined ? ['--env', ''] : ['--env', envName])]
+  const child = spawn(process.execPath, args, { cwd: root, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, WRANGLER_SEND_METRICS: 'false', CI: '1' } })
+  let output = ''
+  child.stdout!.on('data', (c) => (output += c))
+  child.stderr!.on('data', (c) => (output += c))
+  const code = await new Promise<number | null>((resolve) => child.once('exit', resolve))
+  assert.equal(code, 0, output)
+  return output
+}
+
+test('npx wrangler deploy --dry-run bundles the ambassador (top level) and the control (--env control)', { timeout: 120_000 }, async () => {
+  const [ambassador, control] = await Promise.all([wranglerDryRun(), wranglerDryRun('control')])
+  assert.match(ambassador, /env\.LEGATE_KV/)
+  assert.match(ambassador, /env\.LEGATE_RATE_LIMITER \(RateLimiterObject\)/)
+  assert.match(control, /env\.CONTROL_MESH \(ControlMesh\)/)
+})
+
+test('npm run edge:publish puts a verified config into the local KV that wrangler dev serves from', { timeout: 90_000 }, async () => {
+  const dir = tempDir()
+  const jws = await meshV(30)
+  writeFileSync(join(dir, 'c.jws'), jws)
+  writeFileSync(join(dir, 'trust.json'), JSON.stringify(signer.trust.jwks))
+  const r = spawnSync(process.execPath, ['--import', 'tsx', 'scripts/edge-publish.ts', join(dir, 'c.jws'), '--trust', join(dir, 'trust.json'), '--persist-to', join(dir, 'state'), '--dev-vars', join(dir, '.dev.vars')], { cwd: root, encoding: 'utf8' })
+  assert.equal(r.status, 0, r.stderr)
+  assert.equal(JSON.parse(r.stdout).ver, 30)
+  assert.match(readFileSync(join(dir, '.dev.vars'), 'utf8'), /^LEGATE_TRUST='\{"keys":/m)
+  // The same persistence wrangler dev uses (--persist-to DIR → DIR/v3/kv, the namespace by its id in wrangler.toml).
+  const out = join(dir, 'worker.js')
+  await build({ entryPoints: [join(root, 'worker/entry/workerd.ts')], bundle: true, format: 'esm', platform: 'neutral', conditions: ['workerd', 'worker', 'browser'], mainFields: ['module', 'main'], target: 'es2022', outfile: out, logLevel: 'silent' })
+  const mf = new Miniflare({ modules: true, script: readFileSync(out, 'utf8'), compatibilityDate: '2026-04-20', kvNamespaces: { LEGATE_KV: '00000000000000000000000000000000' }, kvPersist: join(dir, 'state/v3/kv'), bindings: { LEGATE_MESH: 'demo', LEGATE_TRUST: JSON.stringify(signer.trust.jwks), LEGATE_LOG_LEVEL: 'silent' } })
+  try {
+    assert.equal(((await (await mf.dispatchFetch('http://gw/__legate/config')).json()) as { version: number }).version, 30)
+    assert.equal((await mf.dispatchFetch('http://web.example/x')).status, 200)
+  } finally {
+    await mf.dispose()
+  }
+  // A config the trust does not cover is refused before anything is written.
+  const other = await createSigner('other')
+  writeFileSync(join(dir, 'bad.jws'), await other.sign({ mesh: 'demo', services: [] }, 31))
+  const bad = spawnSync(process.execPath, ['--import', 'tsx', 'scripts/edge-publish.ts', join(dir, 'bad.jws'), '--trust', join(dir, 'trust.json'), '--persist-to', join(dir, 'state'), '--dev-vars', join(dir, '.dev.vars')], { cwd: root, encoding: 'utf8' })
+  assert.equal(bad.status, 1)
+  assert.match(bad.stderr, /error: untrusted_key/)
 })
