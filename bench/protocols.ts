@@ -23,6 +23,7 @@ import * as protoLoader from '@grpc/proto-loader'
 import { WebSocket, WebSocketServer } from 'ws'
 import { generateSigningKey, importSigningKey, signConfig } from '../protocol/index.ts'
 import { percentile, round } from './lib/stats.ts'
+import { treeCpu } from './lib/proc.ts'
 
 const arg = (name: string, fallback: number) => {
   const i = process.argv.indexOf(`--${name}`)
@@ -104,11 +105,15 @@ async function main() {
     await loop(performance.now() + 1_000, undefined)
     const lat: number[] = []
     const start = performance.now()
+    const cpu0 = treeCpu(child.pid!)
     await loop(start + SECONDS * 1000, lat)
     const elapsed = (performance.now() - start) / 1000
+    const cpu = treeCpu(child.pid!) - cpu0
     client.close()
     lat.sort((a, b) => a - b)
-    return { callsPerSecond: round(lat.length / elapsed, 0), p50ms: round(percentile(lat, 50), 2), p99ms: round(percentile(lat, 99), 2) }
+    // CPU the ambassador process spent per call (0 when the call went direct).
+    const ambassadorCpuUs = authority ? round(cpu / lat.length, 0) : 0
+    return { callsPerSecond: round(lat.length / elapsed, 0), p50ms: round(percentile(lat, 50), 2), p99ms: round(percentile(lat, 99), 2), ambassadorCpuUsPerCall: ambassadorCpuUs }
   }
 
   const wsRun = async (url: string, host: string | undefined) => {
