@@ -8,10 +8,11 @@ import assert from 'node:assert/strict'
 import { createServer, connect, type Http2Server } from 'node:http2'
 import type { AddressInfo } from 'node:net'
 import type { RunningAmbassador } from '../../worker/entry/node.ts'
-import { rawRequest } from '../worker/helpers.ts'
+import { rawRequest, startUpstream, type Upstream } from '../worker/helpers.ts'
 import { ambassadorWith, freePort, within } from './helpers.ts'
 
 let h2: Http2Server
+let h1: Upstream
 let amb: RunningAmbassador
 
 before(async () => {
@@ -22,10 +23,18 @@ before(async () => {
   })
   await new Promise<void>((r) => h2.listen(0, '127.0.0.1', () => r()))
   const live = `http://127.0.0.1:${(h2.address() as AddressInfo).port}`
+  h1 = await startUpstream('h1', (req, res) => {
+    const chunks: Buffer[] = []
+    req.on('data', (c: Buffer) => chunks.push(c))
+    req.on('end', () => res.writeHead(200, { 'content-type': 'text/plain', 'x-upstream-version': req.httpVersion }).end(`h1 got ${Buffer.concat(chunks).toString()}`))
+  })
   const dead = `http://127.0.0.1:${await freePort()}`
   amb = await ambassadorWith({
     mesh: 'demo',
-    services: [{ name: 'h2', appProtocol: 'h2c', endpoints: [dead, live] }],
+    services: [
+      { name: 'h2', appProtocol: 'h2c', endpoints: [dead, live] },
+      { name: 'h1', endpoints: [h1.url] },
+    ],
     routes: [{ name: 'h2', hostnames: ['h2'], rules: [{ backendRefs: [{ name: 'h2' }], retry: { attempts: 2, backoff: '1ms' } }] }],
   })
 })
@@ -33,6 +42,7 @@ before(async () => {
 after(async () => {
   await amb?.close()
   h2?.close()
+  await h1?.close()
 })
 
 test('HTTP/1.1 client, Content-Length body: retried past the dead endpoint with the body whole', async () => {
@@ -86,6 +96,35 @@ test('HTTP/2: a local reply to a request whose body is still open ends the strea
     )
     assert.equal(status, 404)
     assert.equal(rst, 0)
+  } finally {
+    session.close()
+  }
+})
+
+test('HTTP/2 client to an HTTP/1.1 upstream: headers without pseudo-headers, a streamed body (no Content-Length) and one with a length', async () => {
+  const session = connect(`http://127.0.0.1:${amb.ports.outbound}`)
+  const post = (headers: Record<string, string>, parts: string[]) =>
+    within(
+      new Promise<[number, string, string]>((resolve) => {
+        const stream = session.request({ ':method': 'POST', ':path': '/up', ':authority': 'h1', ...headers })
+        let status = 0
+        let version = ''
+        let body = ''
+        stream.on('response', (h) => ((status = Number(h[':status'])), (version = String(h['x-upstream-version']))))
+        stream.setEncoding('utf8').on('data', (d: string) => (body += d))
+        stream.on('close', () => resolve([status, version, body]))
+        for (const p of parts.slice(0, -1)) stream.write(p)
+        setTimeout(() => stream.end(parts.at(-1)), 20)
+      }),
+      10_000,
+      'h2 → h1 POST',
+    )
+  try {
+    assert.deepEqual(await post({}, ['streamed ', 'body']), [200, '1.1', 'h1 got streamed body'])
+    assert.deepEqual(await post({ 'content-length': '10' }, ['sized ', 'body']), [200, '1.1', 'h1 got sized body'])
+    const seen = h1.seen.at(-1)!
+    assert.equal(seen.headers[':method'], undefined)
+    assert.equal(seen.headers.host, 'h1')
   } finally {
     session.close()
   }

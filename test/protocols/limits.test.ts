@@ -8,6 +8,7 @@ import { test, before, after } from 'node:test'
 import assert from 'node:assert/strict'
 import { connect, type Socket } from 'node:net'
 import { request as httpRequest } from 'node:http'
+import { connect as http2Connect } from 'node:http2'
 import type { RunningAmbassador } from '../../worker/entry/node.ts'
 import { rawRequest, startUpstream, type Upstream } from '../worker/helpers.ts'
 import { ambassadorWith, within } from './helpers.ts'
@@ -156,5 +157,38 @@ test('connection cap: beyond maxConnections new connections are closed at accept
   } finally {
     for (const s of held) s.destroy()
     await capped.close()
+  }
+})
+
+test('idle timeout: an idle keep-alive connection and an idle HTTP/2 session are closed; an HTTP/2 request over the field limit is refused', async () => {
+  const idle = await ambassadorWith(config(echo.url), { limits: { idleTimeout: 500, maxHeaderCount: 20 } })
+  try {
+    // HTTP/1.1: one request, then silence.
+    const s = rawSocket(idle.ports.outbound)
+    await s.opened
+    s.state.socket.write('GET /idle HTTP/1.1\r\nHost: echo\r\n\r\n')
+    const t = Date.now()
+    await within(s.closed, 5_000, 'idle keep-alive close')
+    assert.match(s.state.data, /^HTTP\/1\.1 200 /)
+    assert.ok(Date.now() - t >= 400, `closed after ${Date.now() - t} ms`)
+    // HTTP/2: one request, then silence: the session gets GOAWAY and closes.
+    const session = http2Connect(`http://127.0.0.1:${idle.ports.outbound}`)
+    session.on('error', () => {})
+    const ok = session.request({ ':path': '/h2-idle', ':authority': 'echo' })
+    ok.resume()
+    const status = await within(new Promise<number>((r) => ok.once('response', (h) => r(Number(h[':status'])))), 5_000, 'h2 response')
+    assert.equal(status, 200)
+    // Too many header fields on HTTP/2: the stream is refused, the session lives on.
+    const many: Record<string, string> = { ':path': '/h2-many', ':authority': 'echo' }
+    for (let n = 0; n < 30; n++) many[`x-h${n}`] = String(n)
+    const refused = session.request(many)
+    refused.on('error', () => {})
+    refused.resume()
+    const refusedAs = await within(new Promise<string>((r) => (refused.once('response', (h) => r(String(h[':status']))), refused.once('close', () => r(`rst ${refused.rstCode}`)))), 5_000, 'h2 refused')
+    assert.ok(refusedAs === '431' || refusedAs.startsWith('rst'), `an HTTP/2 request over the field limit answered ${refusedAs}`)
+    assert.equal(echo.seen.filter((x) => x.url === '/h2-many').length, 0)
+    await within(new Promise((r) => session.once('close', r)), 5_000, 'idle h2 session close')
+  } finally {
+    await idle.close()
   }
 })

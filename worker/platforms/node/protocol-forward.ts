@@ -9,7 +9,8 @@
  */
 import type { Context } from 'hono'
 import type { IncomingMessage, ServerResponse } from 'node:http'
-import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2'
+import { Http2ServerRequest, type Http2ServerResponse } from 'node:http2'
+import { Readable } from 'node:stream'
 import { RESPONSE_ALREADY_SENT } from '@hono/node-server/utils/response'
 import { LegateError } from '../../../protocol/errors.ts'
 import type { UpstreamForward, UpstreamRequest, UpstreamResult } from '../../platform.ts'
@@ -52,6 +53,17 @@ export interface ProtocolForward {
 }
 
 type Env = { incoming: IncomingMessage | Http2ServerRequest; outgoing: ServerResponse | Http2ServerResponse; maxBodyBytes?: number }
+
+/**
+ * An HTTP/2 client's request to an HTTP/1.1 upstream: headers from the web Request (no
+ * pseudo-headers), and a body announced by the stream rather than by Content-Length.
+ */
+function fromHttp2(incoming: Http2ServerRequest, req: UpstreamRequest) {
+  req.editRequestHeaders ??= () => {}
+  if (req.body === undefined && !incoming.stream.endAfterHeaders && !incoming.readableEnded && incoming.headers['content-length'] === undefined) {
+    req.body = Readable.toWeb(incoming) as ReadableStream<Uint8Array>
+  }
+}
 
 const smallest = (a: number | undefined, b: number | undefined) => (a && b ? Math.min(a, b) : a || b || 0)
 
@@ -106,6 +118,7 @@ export function createProtocolForward(options: ProtocolForwardOptions): Protocol
     const settings = table.get(req.origin)
     const protocol = settings?.protocol ?? declared.get(req.origin) ?? 'http'
     if (settings?.tls?.error) return Promise.reject(new LegateError('upstream_unavailable', `TLS settings for ${req.origin}: ${settings.tls.error}`))
+    if (protocol === 'http' && env.incoming instanceof Http2ServerRequest) fromHttp2(env.incoming, req)
     const p = protocol === 'http' ? options.base(c, req) : h2.forward(c, req)
     return p.then(
       (r) => (over ? tooLarge(env.outgoing, limit) : r),
