@@ -22,7 +22,7 @@ import { createSend, type Send } from './send.ts'
 import { upstreamHeaders } from './forward.ts'
 import { prepareBody } from './replayable-body.ts'
 import { createUpstreams, stopUpstreams, type Upstreams } from './upstreams.ts'
-import type { UpstreamEvents } from './service-upstream.ts'
+import type { CallOptions, UpstreamEvents } from './service-upstream.ts'
 import type { RetryBudgetConfig } from './retry-budget.ts'
 
 export interface ResilientSendOptions {
@@ -51,6 +51,31 @@ export interface ResilientSend {
 
 /** Whether the client sends a body (the forward streams it once unless it is buffered here). */
 const hasBody = (h: Headers) => h.has('transfer-encoding') || (h.has('content-length') && h.get('content-length') !== '0')
+
+/**
+ * One request's call options. `signal` and `headers` are getters: `call` reads them only
+ * when it needs them (a failed try, a retry, a breaker's wait, a ring-hash key), and on
+ * @hono/node-server reading `request.signal` allocates an AbortController per request.
+ */
+class CallOf implements CallOptions {
+  readonly retry: CallOptions['retry']
+  readonly timeouts: CallOptions['timeouts']
+  constructor(
+    private readonly raw: Request,
+    rule: CompiledRule | undefined,
+    readonly replayable: boolean,
+    readonly clientIp: string,
+  ) {
+    this.retry = rule?.retry
+    this.timeouts = rule?.timeouts
+  }
+  get signal(): AbortSignal {
+    return this.raw.signal
+  }
+  get headers(): Headers {
+    return this.raw.headers
+  }
+}
 
 export function createResilientSend(options: ResilientSendOptions): ResilientSend {
   const { platform, holder, metrics } = options
@@ -152,14 +177,7 @@ export function createResilientSend(options: ResilientSendOptions): ResilientSen
         ex.endpoint = t.origin
         return platform.forward(c, req)
       },
-      {
-        retry: rule?.retry,
-        timeouts: rule?.timeouts,
-        replayable,
-        headers: raw.headers,
-        clientIp: ex.client,
-        signal: raw.signal,
-      },
+      new CallOf(raw, rule, replayable, ex.client),
     )
   }
 

@@ -50,8 +50,13 @@ export interface CallOptions {
   /** For ring-hash keys. */
   headers?: Headers
   clientIp?: string
-  /** The client's abort: stops waiting, backoff and retries. */
-  signal?: AbortSignal
+  /**
+   * The client's abort: stops waiting, backoff and retries. Read only when needed (a
+   * breaker's wait, a failed try, a retry), never on a plain request's path: on
+   * @hono/node-server reading `request.signal` allocates an AbortController per request,
+   * so callers may pass it as a getter.
+   */
+  readonly signal?: AbortSignal | undefined
 }
 
 /** Events for metrics and logs; every callback is optional. */
@@ -100,7 +105,8 @@ interface CallState {
   deadline: number
   retries: number
   holdsRetry: boolean
-  signal: AbortSignal | undefined
+  /** Read lazily: see `CallOptions.signal`. */
+  options: CallOptions
 }
 
 const defaultSleep = (ms: number, signal?: AbortSignal) =>
@@ -121,6 +127,8 @@ function asLocalReply(err: unknown, outcome: TryOutcome, endpoint: Endpoint): un
   if (outcome.kind === 'timeout') return new LegateError('upstream_timeout', `no response from ${endpoint.url} in time`, { status: 504, cause: err })
   return new LegateError('upstream_unavailable', `cannot reach ${endpoint.url}`, { status: 502, cause: err })
 }
+
+const acceptAll = () => true
 
 const sameLimits = (a: ServiceConfig['circuitBreaker'], b: ServiceConfig['circuitBreaker']) => JSON.stringify(a) === JSON.stringify(b)
 
@@ -188,7 +196,7 @@ export function createServiceUpstream(config: ServiceConfig, options: ServiceUps
   function mayRetry(st: CallState, outcome: TryOutcome): boolean {
     const policy = st.policy
     if (!policy || st.retries >= policy.attempts || !isRetryable(outcome, policy)) return false
-    if (st.signal?.aborted || now() >= st.deadline) return false
+    if (st.options.signal?.aborted || now() >= st.deadline) return false
     if (breaker && !st.holdsRetry) {
       if (!breaker.admitRetry()) return false
       st.holdsRetry = true
@@ -221,7 +229,7 @@ export function createServiceUpstream(config: ServiceConfig, options: ServiceUps
       deadline,
       retries: 0,
       holdsRetry: false,
-      signal: o.signal,
+      options: o,
     }
     const key = hashKeyOf?.(o.headers ?? new Headers(), o.clientIp)
     let exclude: Endpoint | undefined
@@ -252,20 +260,26 @@ export function createServiceUpstream(config: ServiceConfig, options: ServiceUps
             origin: endpoint.url,
             headersTimeout: Number.isFinite(headersTimeout) ? headersTimeout : 0,
             requestTimeout: Number.isFinite(left) ? left : 0,
-            accept(status) {
-              const outcome: TryOutcome = { kind: 'response', status }
-              record(endpoint, outcome)
-              retry = mayRetry(st, outcome)
-              return !retry
-            },
+            // Without a retry policy or outlier detection there is nothing to decide on a
+            // response head: a shared hook, not a closure per request.
+            accept:
+              st.policy || outlier
+                ? (status) => {
+                    const outcome: TryOutcome = { kind: 'response', status }
+                    record(endpoint, outcome)
+                    retry = mayRetry(st, outcome)
+                    return !retry
+                  }
+                : acceptAll,
           })
           if (result.delivered || !retry) {
             if (result.delivered && result.done) {
+              // One continuation frees the try's slots and then the request's (see finally).
               handedOff = true
               streaming = result.done
               result.done.then(
-                () => settleTry(endpoint),
-                () => settleTry(endpoint),
+                () => (settleTry(endpoint), settleRequest(st)),
+                () => (settleTry(endpoint), settleRequest(st)),
               )
             }
             return result
@@ -292,12 +306,8 @@ export function createServiceUpstream(config: ServiceConfig, options: ServiceUps
         if (now() >= deadline) throw timedOut(requestMs)
       }
     } finally {
-      if (streaming)
-        streaming.then(
-          () => settleRequest(st),
-          () => settleRequest(st),
-        )
-      else settleRequest(st)
+      // A streaming response settles the request with its try, when its body is done.
+      if (!streaming) settleRequest(st)
     }
   }
 

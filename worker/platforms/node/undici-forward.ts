@@ -126,10 +126,10 @@ class Exchange {
   private timedOut = false
   private bytes = 0
   private finish: ((bytes: number) => void) | undefined
-  private readonly onClose = () => {
-    if (!this.ended) this.cancel(new Error('client closed the connection'))
-  }
-  private readonly onDrain = () => this.resume?.()
+  // Listeners are assigned in the constructor, not as class fields: tsx (esbuild keepNames)
+  // wraps each named closure with a defineProperty call, made per request here.
+  private readonly onClose: () => void
+  private onDrain: (() => void) | undefined
 
   constructor(
     private readonly req: UpstreamRequest,
@@ -138,7 +138,11 @@ class Exchange {
     private readonly resolve: (r: UpstreamResult) => void,
     private readonly reject: (e: LegateError) => void,
   ) {
-    outgoing.once('close', this.onClose)
+    this.onClose = () => {
+      if (!this.ended) this.cancel(new Error('client closed the connection'))
+    }
+    // `on`, not `once` (no wrapper per request): cleanup() removes it.
+    outgoing.on('close', this.onClose)
     if (req.requestTimeout > 0) this.timer = setTimeout(() => this.expire('request timeout'), req.requestTimeout)
   }
 
@@ -188,7 +192,7 @@ class Exchange {
     if (this.discarding) return true
     this.bytes += chunk.length
     if (this.outgoing.write(chunk)) return true
-    this.outgoing.once('drain', this.onDrain)
+    this.outgoing.once('drain', (this.onDrain ??= () => this.resume?.()))
     return false
   }
 
@@ -220,7 +224,7 @@ class Exchange {
     if (this.timer) clearTimeout(this.timer)
     if (this.headTimer) clearTimeout(this.headTimer)
     this.outgoing.off('close', this.onClose)
-    this.outgoing.off('drain', this.onDrain)
+    if (this.onDrain) this.outgoing.off('drain', this.onDrain)
   }
 }
 
