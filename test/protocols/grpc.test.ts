@@ -40,6 +40,7 @@ const servers: grpc.Server[] = []
 let amb: RunningAmbassador
 let client: EchoClient
 let inbound: RunningAmbassador
+let firstPort = 0
 const log: string[] = []
 
 function startServer(name: string): Promise<number> {
@@ -52,6 +53,19 @@ function startServer(name: string): Promise<number> {
       cb(null, { text: call.request.text, server: name }, trailer)
     },
     Stream(call: grpc.ServerWritableStream<{ text: string; n: number }, unknown>) {
+      if (call.request.text === 'slow') {
+        // One message every 100 ms: a stream still open while the ambassador drains.
+        let i = 0
+        const t = setInterval(() => {
+          if (i === call.request.n) {
+            clearInterval(t)
+            return call.end()
+          }
+          call.write({ text: 'slow', server: name, n: i++ })
+        }, 100)
+        call.on('cancelled', () => clearInterval(t))
+        return
+      }
       for (let i = 0; i < call.request.n; i++) call.write({ text: `${call.request.text} ${i}`, server: name, n: i })
       const trailer = new grpc.Metadata()
       trailer.set('x-count', String(call.request.n))
@@ -77,6 +91,7 @@ before(async () => {
   const pkg = grpc.loadPackageDefinition(protoLoader.loadSync(file)) as unknown as { legate: { test: { Echo: grpc.ServiceClientConstructor } } }
   Echo = pkg.legate.test.Echo
   const ports = [await startServer('a'), await startServer('b'), await startServer('c')]
+  firstPort = ports[0]!
   const logStream = new PassThrough()
   logStream.on('data', (chunk: Buffer) => log.push(...String(chunk).split('\n').filter(Boolean)))
   amb = await ambassadorWith(
@@ -184,5 +199,29 @@ test('inbound: a gRPC app behind --app-protocol h2c', async () => {
     assert.deepEqual(res, { text: 'in', server: 'a' })
   } finally {
     viaInbound.close()
+  }
+})
+
+test('drain: a server stream open when the drain starts runs to its end; the drain then finishes', async () => {
+  const draining = await ambassadorWith(
+    { mesh: 'demo', services: [{ name: 'echo', appProtocol: 'h2c', endpoints: [`http://127.0.0.1:${firstPort}`] }] },
+    { drainDelay: 200, drainTimeout: 10_000 },
+  )
+  const c = new Echo(`127.0.0.1:${draining.ports.outbound}`, grpc.credentials.createInsecure(), { 'grpc.default_authority': 'echo' }) as unknown as EchoClient
+  try {
+    const call = c.Stream({ text: 'slow', n: 15 })
+    const got: number[] = []
+    call.on('data', (m) => got.push(m.n))
+    await until(() => got.length >= 2, 5_000)
+    const t = Date.now()
+    const drained = draining.drain()
+    const status = await within(new Promise<grpc.StatusObject>((r) => call.on('status', r)), 10_000, 'stream status')
+    assert.equal(status.code, grpc.status.OK)
+    assert.equal(got.length, 15)
+    assert.equal(await within(drained, 10_000, 'drain'), true)
+    assert.ok(Date.now() - t >= 1_000, 'the drain waited for the stream')
+  } finally {
+    c.close()
+    await draining.close()
   }
 })
