@@ -12,6 +12,8 @@ import { rawRequest, startUpstream, type Upstream } from '../worker/helpers.ts'
 import { ambassadorWith, freePort, within } from './helpers.ts'
 
 let h2: Http2Server
+let failing: Http2Server
+const liveBodies: string[] = []
 let h1: Upstream
 let amb: RunningAmbassador
 
@@ -19,9 +21,18 @@ before(async () => {
   h2 = createServer((req, res) => {
     const chunks: Buffer[] = []
     req.on('data', (c: Buffer) => chunks.push(c))
-    req.on('end', () => res.writeHead(200, { 'content-type': 'text/plain' }).end(`got ${Buffer.concat(chunks).toString()}`))
+    req.on('end', () => {
+      liveBodies.push(Buffer.concat(chunks).toString())
+      res.writeHead(200, { 'content-type': 'text/plain' }).end(`got ${Buffer.concat(chunks).toString()}`)
+    })
   })
   await new Promise<void>((r) => h2.listen(0, '127.0.0.1', () => r()))
+  // Reads the body, then answers 503: a retry would need the body again.
+  failing = createServer((req, res) => {
+    req.resume()
+    req.on('end', () => res.writeHead(503).end('busy'))
+  })
+  await new Promise<void>((r) => failing.listen(0, '127.0.0.1', () => r()))
   const live = `http://127.0.0.1:${(h2.address() as AddressInfo).port}`
   h1 = await startUpstream('h1', (req, res) => {
     const chunks: Buffer[] = []
@@ -34,14 +45,19 @@ before(async () => {
     services: [
       { name: 'h2', appProtocol: 'h2c', endpoints: [dead, live] },
       { name: 'h1', endpoints: [h1.url] },
+      { name: 'busy', appProtocol: 'h2c', endpoints: [`http://127.0.0.1:${(failing.address() as AddressInfo).port}`, live] },
     ],
-    routes: [{ name: 'h2', hostnames: ['h2'], rules: [{ backendRefs: [{ name: 'h2' }], retry: { attempts: 2, backoff: '1ms' } }] }],
+    routes: [
+      { name: 'h2', hostnames: ['h2'], rules: [{ backendRefs: [{ name: 'h2' }], retry: { attempts: 2, backoff: '1ms' } }] },
+      { name: 'busy', hostnames: ['busy'], rules: [{ backendRefs: [{ name: 'busy' }], retry: { attempts: 2, codes: [503], backoff: '1ms' } }] },
+    ],
   })
 })
 
 after(async () => {
   await amb?.close()
   h2?.close()
+  failing?.close()
   await h1?.close()
 })
 
@@ -125,6 +141,25 @@ test('HTTP/2 client to an HTTP/1.1 upstream: headers without pseudo-headers, a s
     const seen = h1.seen.at(-1)!
     assert.equal(seen.headers[':method'], undefined)
     assert.equal(seen.headers.host, 'h1')
+  } finally {
+    session.close()
+  }
+})
+
+test('HTTP/2 client body after a 503 that asks for a retry: never sent twice; 502 instead of half a body', async () => {
+  const session = connect(`http://127.0.0.1:${amb.ports.outbound}`)
+  const before = liveBodies.length
+  try {
+    const statuses: number[] = []
+    for (let i = 0; i < 4; i++) {
+      const stream = session.request({ ':method': 'POST', ':path': '/busy', ':authority': 'busy' })
+      stream.write(`first half ${i}, `)
+      setTimeout(() => stream.end(`second half ${i}`), 20)
+      statuses.push(await within(new Promise<number>((resolve) => (stream.on('response', (h) => resolve(Number(h[':status']))), stream.resume())), 10_000, 'busy POST'))
+    }
+    assert.ok(statuses.every((st) => st === 200 || st === 502), `statuses ${statuses}`)
+    assert.ok(statuses.includes(502), `statuses ${statuses}`)
+    for (const body of liveBodies.slice(before)) assert.match(body, /^first half \d, second half \d$/)
   } finally {
     session.close()
   }

@@ -156,7 +156,8 @@ export function createH2Forward(options: H2ForwardOptions): H2Forward {
       // The retry step may hand over the body (buffered, or what is left of it); else the client's stream, once.
       const given = req.body
       const body = given !== undefined ? given !== null : hasBody(incoming)
-      if (given === undefined && body && streamed.has(incoming)) {
+      // A body already piped to an earlier try is gone (and the stream may look ended now).
+      if (given === undefined && streamed.has(incoming)) {
         return reject(new LegateError('upstream_unavailable', `the request body already went to another endpoint and cannot be sent to ${req.origin}`))
       }
       try {

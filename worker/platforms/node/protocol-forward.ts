@@ -58,11 +58,13 @@ type Env = { incoming: IncomingMessage | Http2ServerRequest; outgoing: ServerRes
  * An HTTP/2 client's request to an HTTP/1.1 upstream: headers from the web Request (no
  * pseudo-headers), and a body announced by the stream rather than by Content-Length.
  */
-function fromHttp2(incoming: Http2ServerRequest, req: UpstreamRequest) {
+function fromHttp2(incoming: Http2ServerRequest, req: UpstreamRequest): boolean {
   req.editRequestHeaders ??= () => {}
   if (req.body === undefined && !incoming.stream.endAfterHeaders && !incoming.readableEnded && incoming.headers['content-length'] === undefined) {
     req.body = Readable.toWeb(incoming) as ReadableStream<Uint8Array>
+    return true
   }
+  return false
 }
 
 const smallest = (a: number | undefined, b: number | undefined) => (a && b ? Math.min(a, b) : a || b || 0)
@@ -70,6 +72,8 @@ const smallest = (a: number | undefined, b: number | undefined) => (a && b ? Mat
 export function createProtocolForward(options: ProtocolForwardOptions): ProtocolForward {
   let table = new Map<string, OriginSettings>()
   const declared = new Map<string, AppProtocol>()
+  /** HTTP/2 client requests whose streamed body was handed to an HTTP/1.1 try. */
+  const handedOver = new WeakSet<object>()
   let logger: Logger | undefined
   const tlsFor = (origin: string) => table.get(origin)?.tls
   const h2 = createH2Forward({ tlsFor, connectTimeout: options.connectTimeout })
@@ -118,8 +122,15 @@ export function createProtocolForward(options: ProtocolForwardOptions): Protocol
     const settings = table.get(req.origin)
     const protocol = settings?.protocol ?? declared.get(req.origin) ?? 'http'
     if (settings?.tls?.error) return Promise.reject(new LegateError('upstream_unavailable', `TLS settings for ${req.origin}: ${settings.tls.error}`))
-    if (protocol === 'http' && env.incoming instanceof Http2ServerRequest) fromHttp2(env.incoming, req)
+    if (protocol === 'http' && env.incoming instanceof Http2ServerRequest) {
+      // Its streamed body went to an earlier try: never send what is left of it as if whole.
+      if (handedOver.has(env.incoming)) return Promise.reject(new LegateError('upstream_unavailable', `the request body already went to another endpoint and cannot be sent to ${req.origin}`))
+      if (fromHttp2(env.incoming, req)) handedOver.add(env.incoming)
+    }
     const p = protocol === 'http' ? options.base(c, req) : h2.forward(c, req)
+    // Nothing to add for a plain-http origin without a body limit (most requests): no
+    // wrapper promise and no closures on the request path. TLS failures need an https: origin.
+    if (limit <= 0 && !req.origin.startsWith('https:')) return p
     return p.then(
       (r) => (over ? tooLarge(env.outgoing, limit) : r),
       (err) => {
