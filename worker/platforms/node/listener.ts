@@ -103,7 +103,6 @@ export function createListener(options: ListenerOptions): Promise<Listener> {
 
   const sockets = new Set<Socket>()
   const sessions = new Set<ServerHttp2Session>()
-  const pending = new Set<ServerResponse>()
   let tunnels = 0
   let draining = false
   let idleWaiters: Array<() => void> = []
@@ -134,11 +133,9 @@ export function createListener(options: ListenerOptions): Promise<Listener> {
       res.writeHead(431, { 'content-type': 'application/json' }).end(jsonError('header_limit', `more than ${limits.maxHeaderCount} header fields`))
       return
     }
+    // Draining: answered, then the connection closes. Requests already in flight finish on
+    // keep-alive connections, which the drain's sweep closes once idle (no per-request bookkeeping).
     if (draining) res.shouldKeepAlive = false
-    else {
-      pending.add(res)
-      res.once('close', () => pending.delete(res))
-    }
     void h1Listener(req, res)
   })
 
@@ -257,8 +254,6 @@ export function createListener(options: ListenerOptions): Promise<Listener> {
         drain() {
           draining = true
           tcp.close()
-          // Responses not yet started end their connection; the rest close once idle.
-          for (const res of pending) if (!res.headersSent) res.shouldKeepAlive = false
           for (const s of sessions) s.close()
           closeIdle()
           const sweep = setInterval(closeIdle, 100)
