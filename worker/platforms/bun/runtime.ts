@@ -6,7 +6,7 @@
  */
 import { rename } from 'node:fs/promises'
 import type { ServerRuntime } from '../web/server-ambassador.ts'
-import { createBunForward } from './forward.ts'
+import { createSmallBodyForward } from '../web/small-body-forward.ts'
 
 // Just the Bun globals used here, so `tsc -p .` checks this file under Node's types too.
 interface BunServer {
@@ -48,7 +48,7 @@ export function createBunRuntime(): ServerRuntime {
       const f = Bun.file(path)
       return (await f.exists()) ? { mtime: f.lastModified, size: f.size } : undefined
     },
-    forward: process.env.LEGATE_BUN_PORTABLE_FORWARD ? undefined : createBunForward(),
+    forward: process.env.LEGATE_PORTABLE_FORWARD ? undefined : createSmallBodyForward(),
     log: (line) => console.log(line),
   }
 }

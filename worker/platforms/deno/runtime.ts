@@ -4,9 +4,11 @@
  * @module
  */
 import type { ServerRuntime } from '../web/server-ambassador.ts'
+import { createSmallBodyForward } from '../web/small-body-forward.ts'
 
 // Just the Deno globals used here (as hono's adapter/deno/deno.d.ts does), so tsc checks this file too.
 interface DenoGlobal {
+  env: { get(name: string): string | undefined }
   pid: number
   readTextFile(path: string): Promise<string>
   writeTextFile(path: string, text: string, options?: { mode?: number }): Promise<void>
@@ -48,6 +50,7 @@ export function createDenoRuntime(): ServerRuntime {
       const st = await Deno.stat(path)
       return { mtime: st.mtime?.getTime() ?? 0, size: st.size }
     }),
+    forward: Deno.env.get('LEGATE_PORTABLE_FORWARD') ? undefined : createSmallBodyForward(),
     log: (line) => console.log(line),
   }
 }

@@ -1,5 +1,5 @@
 /**
- * The workerd platform: web fetch upstream, the client address from `cf-connecting-ip`,
+ * The workerd platform: web fetch upstream (small sized answers read whole, as on Bun and Deno), the client address from `cf-connecting-ip`,
  * background work through the request's `waitUntil`. There are no timers between requests
  * on the edge, so `setInterval` refuses quietly only where the core already knows it
  * (active health checks are off on workerd; /__legate/config lists them as disabled).
@@ -7,12 +7,12 @@
  */
 import type { Context } from 'hono'
 import type { Platform } from '../../platform.ts'
-import { createFetchForward } from '../../upstream/forward.ts'
+import { createSmallBodyForward } from '../web/small-body-forward.ts'
 
 export function createWorkerdPlatform(): Platform {
   return {
     name: 'workerd',
-    forward: createFetchForward(),
+    forward: createSmallBodyForward(),
     clientAddress: (c: Context) => c.req.header('cf-connecting-ip') ?? '',
     waitUntil(c, work) {
       try {

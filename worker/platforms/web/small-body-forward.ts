@@ -1,7 +1,7 @@
 /**
- * Bun's upstream leg: the portable fetch forward (`upstream/forward.ts`), except that a
- * response with a Content-Length of at most 64 KiB is read whole with Bun's native
- * `arrayBuffer()` and answered from memory, skipping the byte-counting web stream the
+ * The upstream leg of Bun and Deno: the portable fetch forward (`upstream/forward.ts`),
+ * except that a response with a Content-Length of at most 64 KiB is read whole with the
+ * runtime's native `arrayBuffer()` and answered from memory, skipping the byte-counting web stream the
  * portable path pipes every body through. Larger or unsized responses, and requests the
  * fast path does not cover (timeouts, request bodies), take the portable path unchanged.
  * @module
@@ -13,7 +13,7 @@ import { createFetchForward, downstreamHeaders, upstreamHeaders } from '../../up
 
 const SMALL = 64 * 1024
 
-export function createBunForward(): UpstreamForward {
+export function createSmallBodyForward(): UpstreamForward {
   const portable = createFetchForward()
   return async (c: Context, req: UpstreamRequest) => {
     const incoming = c.req.raw
