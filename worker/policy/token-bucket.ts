@@ -38,10 +38,33 @@ export function createTokenBucketTable(limit: BucketLimit, maxKeys = DEFAULT_MAX
   const capacity = limit.burst ?? limit.requests
   const rate = limit.requests / limit.perMs // tokens per ms
   if (!(capacity >= 1 && rate > 0)) throw new TypeError('a bucket needs burst ≥ 1 and a positive refill rate')
-  // key → slot; Map keeps insertion order, and re-inserting on use makes the first key the LRU one.
+  // key → slot, plus an intrusive LRU list over slots (prev/next indices). Re-inserting into
+  // the Map to track recency would leave deleted entries at its front, and V8's iterator walks
+  // over those holes: finding the LRU key then costs O(holes) instead of O(1).
   const slots = new Map<string, number>()
+  const keys: string[] = []
   const tokens = new Float64Array(maxKeys)
   const stamps = new Float64Array(maxKeys)
+  const prev = new Int32Array(maxKeys)
+  const next = new Int32Array(maxKeys)
+  let head = -1 // least recently used
+  let tail = -1 // most recently used
+
+  const unlink = (slot: number) => {
+    const p = prev[slot]!
+    const n = next[slot]!
+    if (p === -1) head = n
+    else next[p] = n
+    if (n === -1) tail = p
+    else prev[n] = p
+  }
+  const append = (slot: number) => {
+    prev[slot] = tail
+    next[slot] = -1
+    if (tail === -1) head = slot
+    else next[tail] = slot
+    tail = slot
+  }
 
   return {
     maxKeys,
@@ -54,17 +77,22 @@ export function createTokenBucketTable(limit: BucketLimit, maxKeys = DEFAULT_MAX
       if (slot === undefined) {
         if (slots.size < maxKeys) slot = slots.size
         else {
-          const lru = slots.keys().next().value as string
-          slot = slots.get(lru)!
-          slots.delete(lru)
+          slot = head
+          unlink(slot)
+          slots.delete(keys[slot]!)
         }
+        keys[slot] = key
+        slots.set(key, slot)
+        append(slot)
         level = capacity
       } else {
-        slots.delete(key)
+        if (slot !== tail) {
+          unlink(slot)
+          append(slot)
+        }
         const elapsed = now - stamps[slot]!
         level = Math.min(capacity, tokens[slot]! + (elapsed > 0 ? elapsed * rate : 0))
       }
-      slots.set(key, slot)
       stamps[slot] = now
       if (level >= 1) {
         level -= 1
