@@ -157,3 +157,25 @@ test('metrics count requests by route and service, and local replies by reason',
   assert.match(text, /legate_local_replies_total\{reason="no_route"\} 1/)
   assert.match(text, /legate_local_replies_total\{reason="upstream_timeout"\} 1/)
 })
+
+test('HEAD is forwarded once: status and headers of the upstream, no body, no second head written', async () => {
+  // Hono answers HEAD through its GET handler; node-server used to write the head twice
+  // (ERR_HTTP_HEADERS_SENT, reported through console.error) after the fast path had sent it.
+  const errors: unknown[] = []
+  const original = console.error
+  console.error = (...args: unknown[]) => void errors.push(args)
+  try {
+    const get = await rawRequest(amb.ports.outbound, { path: '/head-check', headers: { host: 'web.example' } })
+    const head = await rawRequest(amb.ports.outbound, { method: 'HEAD', path: '/head-check', headers: { host: 'web.example' } })
+    assert.equal(head.status, 200)
+    assert.equal(head.body, '')
+    assert.equal(head.headers['x-upstream'], 'echo')
+    assert.equal(head.headers['content-type'], get.headers['content-type'])
+    const after = await rawRequest(amb.ports.outbound, { path: '/', headers: { host: 'web.example' } })
+    assert.equal(after.status, 200)
+    await new Promise((r) => setTimeout(r, 50))
+  } finally {
+    console.error = original
+  }
+  assert.deepEqual(errors, [])
+})

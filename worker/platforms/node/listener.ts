@@ -19,6 +19,7 @@ import { createServer as createHttpServer, STATUS_CODES, type IncomingMessage, t
 import { createServer as createH2Server, type Http2ServerRequest, type Http2ServerResponse, type ServerHttp2Session } from 'node:http2'
 import type { Duplex } from 'node:stream'
 import { getRequestListener } from '@hono/node-server'
+import { RESPONSE_ALREADY_SENT } from '@hono/node-server/utils/response'
 import { checkingInterval, withDefaults, type ListenerLimits } from './limits.ts'
 import type { UpgradeBinding } from './upgrade-tunnel.ts'
 
@@ -90,12 +91,24 @@ function upgradeRequest(req: IncomingMessage): Request {
   return new Request(url, { method: req.method, headers })
 }
 
+/**
+ * Hono answers HEAD by running the GET handler and wrapping its result in a new Response,
+ * which hides the "already sent" marker of the Node fast path, so node-server would write
+ * the head a second time (ERR_HTTP_HEADERS_SENT). A response the platform already wrote
+ * stays the marker, whatever Hono made of it.
+ */
+async function answerHead(fetch: FetchHandler, request: Request, env: Record<string, unknown>): Promise<Response> {
+  const response = await fetch(request, env)
+  return (env.outgoing as { headersSent?: boolean } | undefined)?.headersSent ? RESPONSE_ALREADY_SENT : response
+}
+
 export function createListener(options: ListenerOptions): Promise<Listener> {
   const limits = withDefaults(options.limits)
   const hostname = options.hostname ?? '127.0.0.1'
   const maxBody = limits.maxRequestBodyBytes
   // The platform forward enforces the listener's body limit with the rule's (protocol-forward.ts).
-  const fetch: FetchHandler = maxBody > 0 ? (request, env) => ((env.maxBodyBytes = maxBody), options.fetch(request, env)) : options.fetch
+  const limited: FetchHandler = maxBody > 0 ? (request, env) => ((env.maxBodyBytes = maxBody), options.fetch(request, env)) : options.fetch
+  const fetch: FetchHandler = (request, env) => (request.method === 'HEAD' ? answerHead(limited, request, env) : limited(request, env))
   const h1Listener = getRequestListener(fetch as never)
   // Hono's default would destroy an HTTP/2 request stream still open two ticks after the
   // response head (its fast path returns before the body ends): fatal for gRPC streaming.
