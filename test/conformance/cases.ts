@@ -30,13 +30,15 @@ export interface Res {
 export interface CaseContext {
   digest: string
   runtime: Runtime
+  /** Identity tokens for the audience `echo`: from `frontend` (valid), and one signed by a key no service has. */
+  tokens: { frontend: string; forged: string }
 }
 
 export interface Case {
   name: string
   via: Via
   /** Several requests are sent in order; `check` sees the last answer. */
-  send: Req | Req[]
+  send: Req | Req[] | ((ctx: CaseContext) => Req)
   check(res: Res, ctx: CaseContext): void
   limits?: Partial<Record<Runtime, string>>
 }
@@ -127,6 +129,20 @@ export const cases: Case[] = [
   { name: '502 upstream_unavailable: nothing listens', via: 'route', send: { path: '/down', host: 'web.example' }, check: (r) => localReply(r, 502, 'upstream_unavailable') },
   // Policies for the service `echo`.
   { name: 'allowed by policy: forwarded', via: 'policy', send: { path: '/ok', host: 'echo' }, check: (r) => assert.equal(upstream(r, 'echo').url, '/ok') },
+  {
+    name: 'identity: a valid token from frontend passes a DENY notServices policy; inbound sends x-legate-source',
+    via: 'policy',
+    send: (ctx) => ({ path: '/private/x', host: 'echo', headers: { 'legate-identity': ctx.tokens.frontend } }),
+    check: (r, ctx) => {
+      const h = upstream(r, 'echo').headers
+      // Inbound tells the app who called; a gateway (workerd) is itself the caller of what it
+      // routes to and sends its own identity, never the client's (worker/filters/identity.ts).
+      assert.equal(h['x-legate-source'], ctx.runtime === 'workerd' ? undefined : 'frontend')
+      assert.equal(h['legate-identity'], undefined, 'the token does not reach the app')
+    },
+  },
+  { name: 'identity: no token, DENY notServices → 403 forbidden', via: 'policy', send: { path: '/private/x', host: 'echo' }, check: (r) => localReply(r, 403, 'forbidden') },
+  { name: 'identity: a token signed by an unknown key → 401 unauthenticated', via: 'policy', send: (ctx) => ({ path: '/private/x', host: 'echo', headers: { 'legate-identity': ctx.tokens.forged } }), check: (r) => localReply(r, 401, 'unauthenticated') },
   { name: 'authorization DENY: 403 forbidden', via: 'policy', send: { path: '/admin/x', host: 'echo' }, check: (r) => localReply(r, 403, 'forbidden') },
   {
     name: 'rate limit: 429 rate_limited with Retry-After and RateLimit headers',

@@ -10,6 +10,7 @@ import { test, before, after } from 'node:test'
 import { spawnSync } from 'node:child_process'
 import { join } from 'node:path'
 import { configDigest, signConfig } from '../../protocol/index.ts'
+import { createIdentityMinter } from '../../protocol/identity/mint.ts'
 import { startControl, type NodeControl } from '../../control/entry.node.ts'
 import { memoryStore } from '../../control/stores/memory.ts'
 import { makeKey, type TestKey } from '../helpers/keys.ts'
@@ -25,20 +26,24 @@ const missing: Partial<Record<Runtime, string>> = {
   ...(installed('deno') ? {} : { deno: 'deno binary not installed' }),
 }
 
-let echo: Upstream, v2: Upstream, control: NodeControl, ops: TestKey, rogue: TestKey, urls: MeshUrls
+let echo: Upstream, v2: Upstream, control: NodeControl, ops: TestKey, rogue: TestKey, frontend: TestKey, urls: MeshUrls
 let digest = ''
+const tokens = { frontend: '', forged: '' }
 const targets = new Map<Runtime, Target>()
 const failedToStart = new Map<Runtime, string>()
 const matrix = new Map<string, Map<Runtime, string>>()
 
-const sign = (key: TestKey, version: 1 | 2, ver: number) => signConfig(meshConfig(urls, version), { key: key.key, kid: key.kid, alg: key.alg, ver, iss: 'conformance' })
+const sign = (key: TestKey, version: 1 | 2, ver: number) => signConfig(meshConfig(urls, version, frontend.publicJwk), { key: key.key, kid: key.kid, alg: key.alg, ver, iss: 'conformance' })
 async function publish(jws: string) {
   const res = await fetch(`${control.url}/v1/meshes/demo/config`, { method: 'PUT', headers: { 'content-type': 'application/jwt' }, body: jws })
   if (res.status !== 201) throw new Error(`publish answered ${res.status}: ${await res.text()}`)
 }
 
 before(async () => {
-  ;[echo, v2, ops, rogue] = await Promise.all([startUpstream('echo'), startUpstream('v2'), makeKey('ops'), makeKey('rogue')])
+  ;[echo, v2, ops, rogue, frontend] = await Promise.all([startUpstream('echo'), startUpstream('v2'), makeKey('ops'), makeKey('rogue'), makeKey('frontend-1')])
+  // Tokens live 5 minutes: longer than the suite. The forged one claims frontend with a key no service has.
+  tokens.frontend = await createIdentityMinter({ service: 'frontend', key: frontend }).token('echo')
+  tokens.forged = await createIdentityMinter({ service: 'frontend', key: { ...(await makeKey('frontend-1')) } }).token('echo')
   urls = { echo: echo.url, v2: v2.url, dead: `http://127.0.0.1:${await freePort()}` }
   // The control trusts both publishers; the ambassadors pin `ops` only.
   control = await startControl({ store: memoryStore(), trust: await (await import('../helpers/keys.ts')).trustOf(ops, rogue), port: 0, hostname: '127.0.0.1' })
@@ -74,9 +79,10 @@ function run(phase: string, list: Case[]) {
         row.set(runtime, 'FAIL')
         const target = targets.get(runtime)
         if (!target) throw new Error(`${runtime} did not start: ${failedToStart.get(runtime)}`)
+        const ctx = { digest, runtime, tokens }
         let res
-        for (const req of Array.isArray(c.send) ? c.send : [c.send]) res = await target.send(c.via, req)
-        c.check(res!, { digest, runtime })
+        for (const req of typeof c.send === 'function' ? [c.send(ctx)] : Array.isArray(c.send) ? c.send : [c.send]) res = await target.send(c.via, req)
+        c.check(res!, ctx)
         row.set(runtime, 'pass')
       })
       if (limit) (matrix.get(name) ?? matrix.set(name, new Map()).get(name)!).set(runtime, `limit`)

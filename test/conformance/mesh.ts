@@ -12,13 +12,15 @@ export interface MeshUrls {
   dead: string
 }
 
-export function meshConfig(urls: MeshUrls, version: 1 | 2) {
+/** `frontendKey`: the public workload JWK of the `frontend` service (its identity tokens). */
+export function meshConfig(urls: MeshUrls, version: 1 | 2, frontendKey: object) {
   return {
     mesh: 'demo',
     services: [
       { name: 'echo', endpoints: [urls.echo] },
       { name: 'v2', endpoints: [urls.v2] },
       { name: 'dead', endpoints: [urls.dead] },
+      { name: 'frontend', endpoints: [urls.echo], identity: { keys: [frontendKey] } },
     ],
     routes: [
       {
@@ -52,7 +54,10 @@ export function meshConfig(urls: MeshUrls, version: 1 | 2) {
       { name: 'exact-host', hostnames: ['a.wild.example'], rules: [{ backendRefs: [{ name: 'v2' }] }] },
     ],
     policies: {
-      authorization: [{ name: 'no-admin', targets: ['echo'], action: 'DENY', rules: [{ to: [{ paths: ['/admin*'] }] }] }],
+      authorization: [
+        { name: 'no-admin', targets: ['echo'], action: 'DENY', rules: [{ to: [{ paths: ['/admin*'] }] }] },
+        { name: 'private-for-frontend', targets: ['echo'], action: 'DENY', rules: [{ from: [{ notServices: ['frontend'] }], to: [{ paths: ['/private*'] }] }] },
+      ],
       rateLimits: [{ name: 'per-client', targets: ['echo'], match: { path: { type: 'PathPrefix', value: '/limited' } }, key: 'header:x-client', limit: { requests: 2, per: '1m' } }],
     },
   }
