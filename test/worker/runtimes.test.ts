@@ -8,7 +8,7 @@
 import { test, before, after } from 'node:test'
 import assert from 'node:assert/strict'
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
-import { readFileSync, writeFileSync } from 'node:fs'
+import { existsSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { build } from 'esbuild'
 import { Miniflare } from 'miniflare'
@@ -218,3 +218,41 @@ test('npm run edge:publish puts a verified config into the local KV that wrangle
   assert.equal(bad.status, 1)
   assert.match(bad.stderr, /error: untrusted_key/)
 })
+
+const hasBun = spawnSync(join(root, 'node_modules/.bin/bun'), ['--version']).status === 0
+
+for (const runtime of ['bun', 'deno'] as const) {
+  const cmd = runtime === 'bun' ? [join(root, 'node_modules/.bin/bun'), 'bin/legate.js'] : [join(root, 'node_modules/.bin/deno'), 'run', '-A', 'bin/legate.js']
+  const present = runtime === 'bun' ? hasBun : hasDeno
+  test(`legate ambassador on ${runtime}: --state keeps the last-known-good and serves it at once when the control is down`, { timeout: 90_000, skip: present ? false : `${runtime} not installed` }, async () => {
+    const dir = tempDir()
+    writeFileSync(join(dir, 'trust.json'), JSON.stringify(signer.trust.jwks))
+    writeFileSync(join(dir, 'c.jws'), jws)
+    const run = async (source: string[]) => {
+      const { createServer } = await import('node:net')
+      const free = () => new Promise<number>((resolve) => { const s = createServer().listen(0, '127.0.0.1', () => { const p = (s.address() as { port: number }).port; s.close(() => resolve(p)) }) })
+      const [admin, outbound] = [await free(), await free()]
+      const child = spawn(cmd[0]!, [...cmd.slice(1), 'ambassador', ...source, '--mesh', 'demo', '--trust', join(dir, 'trust.json'), '--state', join(dir, 'state'), '--admin', String(admin), '--outbound', String(outbound), '--log-level', 'silent'], { cwd: root, stdio: 'ignore' })
+      const exited = new Promise((r) => child.once('exit', r))
+      return { admin, outbound, stop: async () => { child.kill('SIGTERM'); await exited } }
+    }
+    const first = await run(['--config-file', join(dir, 'c.jws')])
+    try {
+      await until(async () => (await fetch(`http://127.0.0.1:${first.admin}/readyz`).catch(() => undefined))?.status === 200, 60_000, 100)
+      await until(async () => existsSync(join(dir, 'state/demo.last-known-good.jws')), 5_000, 50)
+    } finally {
+      await first.stop()
+    }
+    // Restarted against a control nobody runs: the persisted version serves at once.
+    const second = await run(['--control', 'http://127.0.0.1:9'])
+    try {
+      await until(async () => (await fetch(`http://127.0.0.1:${second.admin}/readyz`).catch(() => undefined))?.status === 200, 60_000, 100)
+      const cfg = (await (await fetch(`http://127.0.0.1:${second.admin}/config`)).json()) as { version: number; lastError: { code: string } | null }
+      assert.equal(cfg.version, 1)
+      const res = await rawRequest(second.outbound, { path: '/api/x', headers: { host: 'web.example' } })
+      assert.equal(res.status, 200)
+    } finally {
+      await second.stop()
+    }
+  })
+}
