@@ -8,6 +8,7 @@
  */
 import { test, before, after } from 'node:test'
 import { spawnSync } from 'node:child_process'
+import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { configDigest, signConfig } from '../../protocol/index.ts'
 import { createIdentityMinter } from '../../protocol/identity/mint.ts'
@@ -66,7 +67,10 @@ after(async () => {
   await Promise.all([...targets.values()].map((t) => t.close()))
   await Promise.all([echo?.close(), v2?.close(), control?.close()])
   const rows = [...matrix.entries()].map(([name, byRuntime]) => `| ${name} | ${RUNTIMES.map((r) => byRuntime.get(r) ?? '—').join(' | ')} |`)
-  console.log(['', `| case | ${RUNTIMES.join(' | ')} |`, `|---|${RUNTIMES.map(() => '---').join('|')}|`, ...rows].join('\n'))
+  const table = [`| case | ${RUNTIMES.join(' | ')} |`, `|---|${RUNTIMES.map(() => '---').join('|')}|`, ...rows].join('\n')
+  console.log('\n' + table)
+  // The matrix in docs/runtimes.md is this file: LEGATE_CONFORMANCE_MATRIX=out.md npm test -- test/conformance/
+  if (process.env.LEGATE_CONFORMANCE_MATRIX) writeFileSync(process.env.LEGATE_CONFORMANCE_MATRIX, table + '\n')
 })
 
 function run(phase: string, list: Case[]) {
