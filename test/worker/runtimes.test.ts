@@ -3,7 +3,8 @@
  * workerd entry bundled with esbuild and run in Miniflare (gateway mode, admin under
  * /__legate/), and the Deno entry run by `npx deno`. Then the edge's own duties: config
  * from KV verified once per version per isolate, the LEGATE_MIN_VERSION floor, disabled
- * features listed, and both wrangler environments bundling.
+ * features listed, both wrangler environments bundling, edge:publish into the local KV that
+ * `wrangler dev` serves, and `legate ambassador --state` on Bun and Deno.
  */
 import { test, before, after } from 'node:test'
 import assert from 'node:assert/strict'
@@ -256,3 +257,32 @@ for (const runtime of ['bun', 'deno'] as const) {
     }
   })
 }
+
+test('npx wrangler dev serves the ambassador from what edge:publish wrote', { timeout: 120_000 }, async () => {
+  const dir = tempDir()
+  writeFileSync(join(dir, 'c.jws'), await meshV(40))
+  writeFileSync(join(dir, 'trust.json'), JSON.stringify(signer.trust.jwks))
+  const r = spawnSync(process.execPath, ['--import', 'tsx', 'scripts/edge-publish.ts', join(dir, 'c.jws'), '--trust', join(dir, 'trust.json'), '--persist-to', join(dir, 'state'), '--dev-vars', join(dir, '.dev.vars')], { cwd: root, encoding: 'utf8' })
+  assert.equal(r.status, 0, r.stderr)
+  const { createServer } = await import('node:net')
+  const port = await new Promise<number>((resolve) => { const s = createServer().listen(0, '127.0.0.1', () => { const p = (s.address() as { port: number }).port; s.close(() => resolve(p)) }) })
+  // The repository's own .dev.vars is left alone: the trust comes as --var, no env file is read.
+  const args = [join(root, 'node_modules/wrangler/bin/wrangler.js'), 'dev', '--port', String(port), '--ip', '127.0.0.1', '--persist-to', join(dir, 'state'), '--env', '', '--env-file', '/dev/null', '--var', `LEGATE_TRUST:${JSON.stringify(signer.trust.jwks)}`, '--var', 'LEGATE_LOG_LEVEL:silent']
+  const child = spawn(process.execPath, args, { cwd: root, stdio: ['ignore', 'pipe', 'pipe'], detached: true, env: { ...process.env, WRANGLER_SEND_METRICS: 'false', CI: '1' } })
+  let output = ''
+  child.stdout!.on('data', (c) => (output += c))
+  child.stderr!.on('data', (c) => (output += c))
+  try {
+    await until(async () => (await fetch(`http://127.0.0.1:${port}/__legate/readyz`).catch(() => undefined))?.status === 200, 60_000, 200).catch((err) => {
+      throw new Error(`${err.message}; wrangler: ${output.slice(-2000)}`)
+    })
+    assert.equal(((await (await fetch(`http://127.0.0.1:${port}/__legate/config`)).json()) as { version: number }).version, 40)
+    const res = await rawRequest(port, { path: '/hello', headers: { host: 'web.example' } })
+    assert.equal(res.status, 200)
+    assert.equal(JSON.parse(res.body).name, 'echo')
+  } finally {
+    // wrangler runs workerd as its child: end the group we started.
+    if (child.pid) process.kill(-child.pid, 'SIGTERM')
+    await new Promise((r) => child.once('exit', r))
+  }
+})
