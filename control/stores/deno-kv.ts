@@ -13,7 +13,7 @@
  * Typed structurally (no Deno globals), so it type-checks with the rest under tsc.
  * @module
  */
-import type { ConfigStore, CurrentConfig, VersionMeta } from '../store.ts'
+import type { ConfigStore, CurrentConfig, PutResult, VersionMeta } from '../store.ts'
 import { storeError } from './errors.ts'
 
 export const STORE_NAME = 'deno-kv'
@@ -53,6 +53,21 @@ const MAX_ATTEMPTS = 50
 const encoder = new TextEncoder()
 const decoder = new TextDecoder()
 
+/**
+ * Local Deno KV is a sqlite file: another process writing to it makes an operation fail with
+ * "database is locked" instead of waiting. Such failures are retried with backoff.
+ */
+async function retryBusy<T>(fn: () => Promise<T>): Promise<T> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await fn()
+    } catch (err) {
+      if (attempt >= 100 || !/database is locked|SQLITE_BUSY/i.test(String((err as Error)?.message ?? err))) throw err
+      await new Promise((resolve) => setTimeout(resolve, Math.min(2 + attempt * 2, 50) * (0.5 + Math.random())))
+    }
+  }
+}
+
 interface Pointer {
   version: number
   digest: string
@@ -72,9 +87,12 @@ export function denoKvStore(options: DenoKvStoreOptions): ConfigStore {
     const bytes = encoder.encode(jws)
     const chunks = Math.max(1, Math.ceil(bytes.length / CHUNK_BYTES))
     for (let first = 0; first < chunks; first += CHUNKS_PER_COMMIT) {
-      let op = kv.atomic()
-      for (let i = first; i < Math.min(chunks, first + CHUNKS_PER_COMMIT); i++) op = op.set([...blobKey(mesh, blob), i], bytes.slice(i * CHUNK_BYTES, (i + 1) * CHUNK_BYTES))
-      if (!(await op.commit()).ok) throw storeError(STORE_NAME, `could not write chunks of mesh "${mesh}"`)
+      const commit = () => {
+        let op = kv.atomic()
+        for (let i = first; i < Math.min(chunks, first + CHUNKS_PER_COMMIT); i++) op = op.set([...blobKey(mesh, blob), i], bytes.slice(i * CHUNK_BYTES, (i + 1) * CHUNK_BYTES))
+        return op.commit()
+      }
+      if (!(await retryBusy(commit)).ok) throw storeError(STORE_NAME, `could not write chunks of mesh "${mesh}"`)
     }
     return chunks
   }
@@ -96,48 +114,60 @@ export function denoKvStore(options: DenoKvStoreOptions): ConfigStore {
     for await (const entry of kv.list({ prefix: blobKey(mesh, blob) })) await kv.delete(entry.key)
   }
 
-  return {
-    name: STORE_NAME,
-    async putIfNewer(mesh, ver, jws, meta) {
-      const blob = crypto.randomUUID()
-      const chunks = await writeBlob(mesh, blob, jws)
-      for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
-        const current = await kv.get<Pointer>(currentKey(mesh))
-        if (current.value && current.value.version >= ver) {
-          await deleteBlob(mesh, blob)
-          return { ok: false, current: current.value.version }
-        }
-        const pointer: Pointer = { version: ver, digest: meta.digest, blob, chunks }
-        const { ok } = await kv
+  // Writes retry each KV operation on its own, so a busy database never orphans a blob;
+  // reads are idempotent and retry whole.
+  async function putIfNewer(mesh: string, ver: number, jws: string, meta: VersionMeta): Promise<PutResult> {
+    const blob = crypto.randomUUID()
+    const chunks = await writeBlob(mesh, blob, jws)
+    for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+      const current = await retryBusy(() => kv.get<Pointer>(currentKey(mesh)))
+      if (current.value && current.value.version >= ver) {
+        await retryBusy(() => deleteBlob(mesh, blob))
+        return { ok: false, current: current.value.version }
+      }
+      const pointer: Pointer = { version: ver, digest: meta.digest, blob, chunks }
+      const { ok } = await retryBusy(() =>
+        kv
           .atomic()
           .check({ key: currentKey(mesh), versionstamp: current.versionstamp })
           .check({ key: versionKey(mesh, ver), versionstamp: null })
           .set(versionKey(mesh, ver), { ...meta, version: ver, blob, chunks })
           .set(currentKey(mesh), pointer)
-          .commit()
-        if (ok) return { ok: true }
-        // Someone else committed in between: look again.
-      }
-      await deleteBlob(mesh, blob)
-      throw storeError(STORE_NAME, `mesh "${mesh}": gave up after ${MAX_ATTEMPTS} contended attempts`)
-    },
-    async current(mesh): Promise<CurrentConfig | undefined> {
-      const { value } = await kv.get<Pointer>(currentKey(mesh))
-      if (!value) return undefined
-      return { version: value.version, digest: value.digest, jws: await readBlob(mesh, value.blob, value.chunks) }
-    },
-    async listVersions(mesh) {
-      const out: VersionMeta[] = []
-      for await (const entry of kv.list<VersionMeta & { blob?: string; chunks?: number }>({ prefix: [p, mesh, 'versions'] }, { reverse: true })) {
-        const { blob: _blob, chunks: _chunks, ...meta } = entry.value!
-        out.push(meta)
-      }
-      return out
-    },
-    async getVersion(mesh, ver) {
-      const { value } = await kv.get<{ blob: string; chunks: number }>(versionKey(mesh, ver))
-      return value ? readBlob(mesh, value.blob, value.chunks) : undefined
-    },
+          .commit(),
+      )
+      if (ok) return { ok: true }
+      // Someone else committed in between: look again.
+    }
+    await retryBusy(() => deleteBlob(mesh, blob))
+    throw storeError(STORE_NAME, `mesh "${mesh}": gave up after ${MAX_ATTEMPTS} contended attempts`)
+  }
+
+  async function current(mesh: string): Promise<CurrentConfig | undefined> {
+    const { value } = await kv.get<Pointer>(currentKey(mesh))
+    if (!value) return undefined
+    return { version: value.version, digest: value.digest, jws: await readBlob(mesh, value.blob, value.chunks) }
+  }
+
+  async function listVersions(mesh: string): Promise<VersionMeta[]> {
+    const out: VersionMeta[] = []
+    for await (const entry of kv.list<VersionMeta & { blob?: string; chunks?: number }>({ prefix: [p, mesh, 'versions'] }, { reverse: true })) {
+      const { blob: _blob, chunks: _chunks, ...meta } = entry.value!
+      out.push(meta)
+    }
+    return out
+  }
+
+  async function getVersion(mesh: string, ver: number): Promise<string | undefined> {
+    const { value } = await kv.get<{ blob: string; chunks: number }>(versionKey(mesh, ver))
+    return value ? readBlob(mesh, value.blob, value.chunks) : undefined
+  }
+
+  return {
+    name: STORE_NAME,
+    putIfNewer,
+    current: (mesh) => retryBusy(() => current(mesh)),
+    listVersions: (mesh) => retryBusy(() => listVersions(mesh)),
+    getVersion: (mesh, ver) => retryBusy(() => getVersion(mesh, ver)),
     async subscribe(mesh, listener) {
       // kv.watch emits the current value at once (our "live" signal), then each change.
       const reader = kv.watch([currentKey(mesh)]).getReader()
