@@ -64,7 +64,8 @@ export function createEdgeConfig(options: EdgeConfigOptions): EdgeConfig {
     }
     verifications++
     options.verifications.inc([])
-    await holder.offer(jws, source)
+    // A config refused only for being early (its iat/nbf ahead of this clock) may pass later: try it again then.
+    if ((await holder.offer(jws, source)) === 'rejected' && holder.lastError?.code === 'not_yet_valid') seen.delete(digest)
   }
 
   async function read() {
