@@ -17,6 +17,7 @@ import type { Snapshot } from '../config/snapshot.ts'
 import type { Direction, Exchange } from '../exchange.ts'
 import type { Platform, UpstreamRequest } from '../platform.ts'
 import type { LegateMetrics } from '../observe/legate-metrics.ts'
+import type { CounterSeries, HistogramSeries } from '../observe/metrics.ts'
 import type { Logger } from '../observe/access-log.ts'
 import { requestId, REQUEST_ID_HEADER } from '../observe/request-id.ts'
 import { childTrace, TRACEPARENT_HEADER } from '../observe/trace-context.ts'
@@ -113,10 +114,30 @@ export function createChain(options: ChainOptions): Chain {
     }
   }
 
+  /**
+   * The metric series of one (direction, route, service), resolved once: label values come
+   * from the config (bounded), and this runs per request, so no label array or key string
+   * is built per request.
+   */
+  interface SeriesOf {
+    duration: HistogramSeries
+    byCode: CounterSeries[]
+  }
+  const seriesCache: Record<Direction, Map<string, Map<string, SeriesOf>>> = { inbound: new Map(), outbound: new Map(), gateway: new Map() }
+  function seriesOf(ex: Exchange): SeriesOf {
+    const byRoute = seriesCache[ex.direction]
+    let byService = byRoute.get(ex.route)
+    if (!byService) byRoute.set(ex.route, (byService = new Map()))
+    let series = byService.get(ex.service)
+    if (!series) byService.set(ex.service, (series = { duration: metrics.duration.series([ex.direction, ex.route, ex.service]), byCode: [] }))
+    return series
+  }
+
   function record(ex: Exchange, status: number, bytes: number) {
     const seconds = (performance.now() - ex.start) / 1000
-    metrics.requests.inc([ex.direction, ex.route, ex.service, CODES[status] ?? String(status)])
-    metrics.duration.observe([ex.direction, ex.route, ex.service], seconds)
+    const series = seriesOf(ex)
+    ;(series.byCode[status] ??= metrics.requests.series([ex.direction, ex.route, ex.service, CODES[status] ?? String(status)])).inc()
+    series.duration.observe(seconds)
     if (ex.reason) metrics.localReplies.inc([ex.reason])
     if (ex.grpcStatus !== undefined) metrics.grpcResponses.inc([ex.direction, ex.route, ex.service, ex.grpcStatus])
     if (logger.accessEnabled) {

@@ -20,6 +20,16 @@ interface Family {
 export interface Counter {
   inc(labels: readonly string[], n?: number): void
   get(labels: readonly string[]): number
+  /** One series resolved once (labels checked and joined now), for a hot path that reuses it. */
+  series(labels: readonly string[]): CounterSeries
+}
+
+export interface CounterSeries {
+  inc(n?: number): void
+}
+
+export interface HistogramSeries {
+  observe(value: number): void
 }
 
 export interface Gauge {
@@ -32,6 +42,8 @@ export interface Gauge {
 export interface Histogram {
   observe(labels: readonly string[], value: number): void
   count(labels: readonly string[]): number
+  /** One series resolved once, as `Counter.series`. It appears in the output at its first observation. */
+  series(labels: readonly string[]): HistogramSeries
 }
 
 export interface MetricsRegistry {
@@ -82,6 +94,15 @@ export function createRegistry(): MetricsRegistry {
           series.set(key, (series.get(key) ?? 0) + n)
         },
         get: (labels) => series.get(labels.join(SEP)) ?? 0,
+        series(labels) {
+          checkLabels(name, labelNames, labels)
+          const key = labels.join(SEP)
+          return {
+            inc(n = 1) {
+              series.set(key, (series.get(key) ?? 0) + n)
+            },
+          }
+        },
       }
     },
 
@@ -123,19 +144,35 @@ export function createRegistry(): MetricsRegistry {
           }
         },
       })
+      type Series = { counts: Float64Array; sum: number; count: number }
+      const add = (s: Series, value: number) => {
+        let i = 0
+        while (i < bounds.length && value > bounds[i]!) i++
+        if (i < bounds.length) s.counts[i]!++
+        s.sum += value
+        s.count++
+      }
+      const seriesOf = (key: string): Series => {
+        let s = series.get(key)
+        if (!s) series.set(key, (s = { counts: new Float64Array(bounds.length), sum: 0, count: 0 }))
+        return s
+      }
       return {
         observe(labels, value) {
           checkLabels(name, labelNames, labels)
-          const key = labels.join(SEP)
-          let s = series.get(key)
-          if (!s) series.set(key, (s = { counts: new Float64Array(bounds.length), sum: 0, count: 0 }))
-          let i = 0
-          while (i < bounds.length && value > bounds[i]!) i++
-          if (i < bounds.length) s.counts[i]!++
-          s.sum += value
-          s.count++
+          add(seriesOf(labels.join(SEP)), value)
         },
         count: (labels) => series.get(labels.join(SEP))?.count ?? 0,
+        series(labels) {
+          checkLabels(name, labelNames, labels)
+          const key = labels.join(SEP)
+          let s: Series | undefined
+          return {
+            observe(value) {
+              add((s ??= seriesOf(key)), value)
+            },
+          }
+        },
       }
     },
 

@@ -20,6 +20,17 @@ export const HOP_BY_HOP: ReadonlySet<string> = new Set([
 /** True for a lowercase header name that must not cross the proxy. */
 export const isHopByHop = (lowerName: string): boolean => HOP_BY_HOP.has(lowerName) || lowerName.startsWith('proxy-')
 
+/**
+ * True when a `Connection` value names nothing but `keep-alive` or `close` (the usual case),
+ * which are hop-by-hop already: nothing more to drop, and no list to build per request.
+ */
+export const namesNoOtherHeader = (value: string | null | undefined): boolean => {
+  if (!value) return true
+  if (value.length > 10) return false
+  const v = value.toLowerCase()
+  return v === 'keep-alive' || v === 'close'
+}
+
 /** The lowercase names a `Connection` header value lists (`close` and `keep-alive` included, harmlessly). */
 export function connectionNamed(value: string | null | undefined): string[] {
   if (!value) return []

@@ -22,7 +22,8 @@ import { createSend, type Send } from './send.ts'
 import { upstreamHeaders } from './forward.ts'
 import { prepareBody } from './replayable-body.ts'
 import { createUpstreams, stopUpstreams, type Upstreams } from './upstreams.ts'
-import type { CallOptions, UpstreamEvents } from './service-upstream.ts'
+import type { CallOptions, ServiceUpstream, UpstreamEvents } from './service-upstream.ts'
+import type { Exchange } from '../exchange.ts'
 import type { RetryBudgetConfig } from './retry-budget.ts'
 
 export interface ResilientSendOptions {
@@ -141,34 +142,16 @@ export function createResilientSend(options: ResilientSendOptions): ResilientSen
     return list
   }
 
-  const send: Send = async (c: Context, ex, target) => {
-    // Only services of a config snapshot get the resilient path; the inbound app is one origin.
-    const upstream = ex.snapshot?.services.get(target.service.name) === target.service ? upstreams?.get(target.service.name) : undefined
-    if (!upstream) return direct(c, ex, target)
-    const rule = ex.match?.rule
-    const raw = c.req.raw
-    const req = target.request as UpstreamRequest
-    let replayable = true
-    let bytes: Uint8Array | null = null
-    if (hasBody(raw.headers)) {
-      // Buffer a small body only when a retry or a mirror may need it again; else stream it once.
-      const mirrored = rule !== undefined && rule.filters.some((f) => f.type === 'RequestMirror')
-      if (rule?.retry || mirrored) {
-        const prepared = await prepareBody(raw)
-        if (prepared.replayable) bytes = req.body = prepared.bytes
-        else {
-          req.body = prepared.stream
-          replayable = false
-        }
-      } else replayable = false
+  /** Fires the rule's mirror copies (only for a request whose body, if any, was buffered). */
+  const fireMirrors = (rule: CompiledRule, raw: Request, req: UpstreamRequest, bytes: Uint8Array | null) => {
+    for (const { service, mirror } of mirrorsOf(rule)) {
+      if (mirror.stats.inFlight >= (options.mirrorMaxInFlight ?? 64)) mirrorsDropped.inc([service])
+      mirror.mirror({ method: req.method, path: req.path, host: req.host, headers: upstreamHeaders(raw.headers, { ...req, origin: '' }), body: bytes })
     }
-    if (rule && replayable && rule.filters.length > 0) {
-      for (const { service, mirror } of mirrorsOf(rule)) {
-        if (mirror.stats.inFlight >= (options.mirrorMaxInFlight ?? 64)) mirrorsDropped.inc([service])
-        mirror.mirror({ method: req.method, path: req.path, host: req.host, headers: upstreamHeaders(raw.headers, { ...req, origin: '' }), body: bytes })
-      }
-    }
-    return upstream.call<UpstreamResult>(
+  }
+
+  const callUpstream = (c: Context, ex: Exchange, upstream: ServiceUpstream, req: UpstreamRequest, rule: CompiledRule | undefined, replayable: boolean) =>
+    upstream.call<UpstreamResult>(
       (t) => {
         req.origin = t.origin
         req.headersTimeout = t.headersTimeout
@@ -177,8 +160,36 @@ export function createResilientSend(options: ResilientSendOptions): ResilientSen
         ex.endpoint = t.origin
         return platform.forward(c, req)
       },
-      new CallOf(raw, rule, replayable, ex.client),
+      new CallOf(c.req.raw, rule, replayable, ex.client),
     )
+
+  /** A request with a body a retry or a mirror may need again: a small one is buffered first. */
+  const sendBuffered = async (c: Context, ex: Exchange, upstream: ServiceUpstream, req: UpstreamRequest, rule: CompiledRule): Promise<UpstreamResult> => {
+    const raw = c.req.raw
+    const prepared = await prepareBody(raw)
+    if (!prepared.replayable) {
+      req.body = prepared.stream
+      return callUpstream(c, ex, upstream, req, rule, false)
+    }
+    const bytes = (req.body = prepared.bytes)
+    if (rule.filters.length > 0) fireMirrors(rule, raw, req, bytes)
+    return callUpstream(c, ex, upstream, req, rule, true)
+  }
+
+  // Not async: a plain request goes straight to `call` (one promise and one microtask less).
+  const send: Send = (c: Context, ex, target) => {
+    // Only services of a config snapshot get the resilient path; the inbound app is one origin.
+    const upstream = ex.snapshot?.services.get(target.service.name) === target.service ? upstreams?.get(target.service.name) : undefined
+    if (!upstream) return direct(c, ex, target)
+    const rule = ex.match?.rule
+    const req = target.request as UpstreamRequest
+    if (hasBody(c.req.raw.headers)) {
+      // Buffer a small body only when a retry or a mirror may need it again; else stream it once.
+      if (rule && (rule.retry || rule.filters.some((f) => f.type === 'RequestMirror'))) return sendBuffered(c, ex, upstream, req, rule)
+      return callUpstream(c, ex, upstream, req, rule, false)
+    }
+    if (rule && rule.filters.length > 0) fireMirrors(rule, c.req.raw, req, null)
+    return callUpstream(c, ex, upstream, req, rule, true)
   }
 
   return {

@@ -15,7 +15,7 @@ import type { HttpBindings } from '@hono/node-server'
 import { RESPONSE_ALREADY_SENT } from '@hono/node-server/utils/response'
 import { LegateError } from '../../../protocol/errors.ts'
 import type { UpstreamForward, UpstreamRequest, UpstreamResult } from '../../platform.ts'
-import { connectionNamed, isHopByHop } from '../../upstream/hop-by-hop.ts'
+import { connectionNamed, isHopByHop, namesNoOtherHeader } from '../../upstream/hop-by-hop.ts'
 import { upstreamHeaders } from '../../upstream/forward.ts'
 
 export interface UndiciForwardOptions {
@@ -44,7 +44,7 @@ const hasBody = (h: IncomingHttpHeaders) => h['transfer-encoding'] !== undefined
 function rawUpstreamHeaders(raw: string[], req: UpstreamRequest): string[] {
   let named: string[] | undefined
   for (let i = 0; i < raw.length; i += 2) {
-    if (raw[i]!.length === 10 && raw[i]!.toLowerCase() === 'connection') (named ??= []).push(...connectionNamed(raw[i + 1]))
+    if (raw[i]!.length === 10 && raw[i]!.toLowerCase() === 'connection' && !namesNoOtherHeader(raw[i + 1])) (named ??= []).push(...connectionNamed(raw[i + 1]))
   }
   const set = req.set
   const out: string[] = []
@@ -78,7 +78,7 @@ function downstream(raw: Buffer[], req: UpstreamRequest): { headers: string[]; l
     const lower = name.toLowerCase()
     const value = raw[i + 1]!.toString('latin1')
     if (isHopByHop(lower)) {
-      if (lower === 'connection') (named ??= []).push(...connectionNamed(value))
+      if (lower === 'connection' && !namesNoOtherHeader(value)) (named ??= []).push(...connectionNamed(value))
       continue
     }
     if (lower === 'content-length') length = Number(value)
