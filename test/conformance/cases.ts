@@ -8,6 +8,7 @@
  * @module
  */
 import assert from 'node:assert/strict'
+import { createHash } from 'node:crypto'
 
 export type Runtime = 'node' | 'bun' | 'deno' | 'workerd'
 export type Via = 'route' | 'policy' | 'admin'
@@ -60,6 +61,8 @@ const localReply = (res: Res, status: number, code: string) => {
 }
 
 const TRACE = '0af7651916cd43dd8448eb211c80319c'
+const BIG_BODY = 'legate-'.repeat(37450).slice(0, 256 * 1024)
+const BIG_BODY_SHA = createHash('sha256').update(BIG_BODY).digest('hex')
 
 export const cases: Case[] = [
   // Routing and precedence (Gateway API HTTPRoute semantics).
@@ -127,6 +130,16 @@ export const cases: Case[] = [
   },
   // Local replies.
   { name: '502 upstream_unavailable: nothing listens', via: 'route', send: { path: '/down', host: 'web.example' }, check: (r) => localReply(r, 502, 'upstream_unavailable') },
+  { name: '504 upstream_timeout: timeouts.request passes with no answer', via: 'route', send: { path: '/slow', host: 'web.example' }, check: (r) => localReply(r, 504, 'upstream_timeout') },
+  {
+    name: 'a 256 KiB POST body reaches the upstream whole',
+    via: 'route',
+    send: { method: 'POST', path: '/upload', host: 'web.example', headers: { 'content-type': 'application/octet-stream' }, body: BIG_BODY },
+    check: (r) => {
+      assert.equal(r.status, 200, r.body)
+      assert.deepEqual(json(r), { name: 'body', length: BIG_BODY.length, sha256: BIG_BODY_SHA })
+    },
+  },
   // Policies for the service `echo`.
   { name: 'allowed by policy: forwarded', via: 'policy', send: { path: '/ok', host: 'echo' }, check: (r) => assert.equal(upstream(r, 'echo').url, '/ok') },
   {

@@ -9,6 +9,7 @@
 import { test, before, after } from 'node:test'
 import { spawnSync } from 'node:child_process'
 import { writeFileSync } from 'node:fs'
+import { createHash } from 'node:crypto'
 import { join } from 'node:path'
 import { configDigest, signConfig } from '../../protocol/index.ts'
 import { createIdentityMinter } from '../../protocol/identity/mint.ts'
@@ -27,7 +28,7 @@ const missing: Partial<Record<Runtime, string>> = {
   ...(installed('deno') ? {} : { deno: 'deno binary not installed' }),
 }
 
-let echo: Upstream, v2: Upstream, control: NodeControl, ops: TestKey, rogue: TestKey, frontend: TestKey, urls: MeshUrls
+let echo: Upstream, v2: Upstream, hang: Upstream, body: Upstream, control: NodeControl, ops: TestKey, rogue: TestKey, frontend: TestKey, urls: MeshUrls
 let digest = ''
 const tokens = { frontend: '', forged: '' }
 const targets = new Map<Runtime, Target>()
@@ -45,7 +46,14 @@ before(async () => {
   // Tokens live 5 minutes: longer than the suite. The forged one claims frontend with a key no service has.
   tokens.frontend = await createIdentityMinter({ service: 'frontend', key: frontend }).token('echo')
   tokens.forged = await createIdentityMinter({ service: 'frontend', key: { ...(await makeKey('frontend-1')) } }).token('echo')
-  urls = { echo: echo.url, v2: v2.url, dead: `http://127.0.0.1:${await freePort()}` }
+  hang = await startUpstream('hang', () => {})
+  body = await startUpstream('body', (req, res) => {
+    const hash = createHash('sha256')
+    let length = 0
+    req.on('data', (c: Buffer) => (hash.update(c), (length += c.length)))
+    req.on('end', () => res.end(JSON.stringify({ name: 'body', length, sha256: hash.digest('hex') })))
+  })
+  urls = { echo: echo.url, v2: v2.url, dead: `http://127.0.0.1:${await freePort()}`, hang: hang.url, body: body.url }
   // The control trusts both publishers; the ambassadors pin `ops` only.
   control = await startControl({ store: memoryStore(), trust: await (await import('../helpers/keys.ts')).trustOf(ops, rogue), port: 0, hostname: '127.0.0.1' })
   const v1 = await sign(ops, 1, 1)
@@ -65,7 +73,7 @@ before(async () => {
 
 after(async () => {
   await Promise.all([...targets.values()].map((t) => t.close()))
-  await Promise.all([echo?.close(), v2?.close(), control?.close()])
+  await Promise.all([echo?.close(), v2?.close(), hang?.close(), body?.close(), control?.close()])
   const rows = [...matrix.entries()].map(([name, byRuntime]) => `| ${name} | ${RUNTIMES.map((r) => byRuntime.get(r) ?? '—').join(' | ')} |`)
   const table = [`| case | ${RUNTIMES.join(' | ')} |`, `|---|${RUNTIMES.map(() => '---').join('|')}|`, ...rows].join('\n')
   console.log('\n' + table)

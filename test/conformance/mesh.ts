@@ -10,6 +10,10 @@ export interface MeshUrls {
   v2: string
   /** A port nothing listens on. */
   dead: string
+  /** Accepts and never answers. */
+  hang: string
+  /** Answers `{name: 'body', length, sha256}` of the request body. */
+  body: string
 }
 
 /** `frontendKey`: the public workload JWK of the `frontend` service (its identity tokens). */
@@ -20,6 +24,8 @@ export function meshConfig(urls: MeshUrls, version: 1 | 2, frontendKey: object) 
       { name: 'echo', endpoints: [urls.echo] },
       { name: 'v2', endpoints: [urls.v2] },
       { name: 'dead', endpoints: [urls.dead] },
+      { name: 'hang', endpoints: [urls.hang] },
+      { name: 'body', endpoints: [urls.body] },
       { name: 'frontend', endpoints: [urls.echo], identity: { keys: [frontendKey] } },
     ],
     routes: [
@@ -43,6 +49,8 @@ export function meshConfig(urls: MeshUrls, version: 1 | 2, frontendKey: object) 
           { matches: [{ path: { type: 'PathPrefix', value: '/moved' } }], filters: [{ type: 'RequestRedirect', requestRedirect: { scheme: 'https', hostname: 'new.example', statusCode: 301 } }] },
           { matches: [{ path: { type: 'PathPrefix', value: '/fault' } }], filters: [{ type: 'Fault', fault: { abort: { percent: 100, status: 503 } } }], backendRefs: [{ name: 'echo' }] },
           { matches: [{ path: { type: 'PathPrefix', value: '/down' } }], backendRefs: [{ name: 'dead' }] },
+          { matches: [{ path: { type: 'PathPrefix', value: '/slow' } }], timeouts: { request: '300ms' }, backendRefs: [{ name: 'hang' }] },
+          { matches: [{ path: { type: 'PathPrefix', value: '/upload' } }], backendRefs: [{ name: 'body' }] },
           {
             matches: [{ path: { type: 'PathPrefix', value: '/cors' } }],
             filters: [{ type: 'CORS', cors: { allowOrigins: ['https://app.example'], allowMethods: ['GET', 'PUT'], allowHeaders: ['x-token'], maxAge: 600 } }],
