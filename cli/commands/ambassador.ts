@@ -50,7 +50,7 @@ async function startForRuntime(settings: Settings, opts: AmbassadorFlags, cmd: C
   const nodeOnly = cmd.options.filter((o) => protocolFlagNames.has(o.attributeName()) && cmd.getOptionValueSource(o.attributeName()) !== 'default').map((o) => o.long)
   if (nodeOnly.length) process.stderr.write(`warning: ${nodeOnly.join(', ')} ${nodeOnly.length === 1 ? 'applies' : 'apply'} on Node only; ignored on ${runtime} (see docs/runtimes.md)\n`)
   const running = runtime === 'bun' ? await (await import('../../worker/entry/bun.ts')).startBunAmbassador(settings) : await (await import('../../worker/entry/deno.ts')).startDenoAmbassador(settings)
-  // No graceful drain off Node: a stop signal closes the listeners (in-flight requests finish first on both runtimes).
+  // No drain delay off Node: a stop signal stops accepting and lets in-flight requests finish (Bun: for at most 5 s).
   return { drain: async () => true, close: running.close }
 }
 

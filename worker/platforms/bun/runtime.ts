@@ -33,7 +33,13 @@ export function createBunRuntime(): ServerRuntime {
     async serve(handler, port, hostname) {
       // Bun's default idle timeout (10 s) would cut a control long-poll or a slow upstream; 255 s is its maximum.
       const server = Bun.serve({ port, hostname, idleTimeout: 255, fetch: (req, s) => handler(req, { remoteAddr: s.requestIP(req)?.address ?? '' }) })
-      return { port: server.port, close: async () => void (await server.stop(true)) }
+      // Stop accepting and let in-flight requests finish, for at most 5 s; then cut what is left.
+      const close = async () => {
+        const bounded = new Promise<void>((resolve) => setTimeout(resolve, 5000).unref?.())
+        await Promise.race([Promise.resolve(server.stop(false)), bounded])
+        await server.stop(true)
+      }
+      return { port: server.port, close }
     },
     async readText(path) {
       const f = Bun.file(path)
