@@ -286,3 +286,30 @@ test('npx wrangler dev serves the ambassador from what edge:publish wrote', { ti
     await new Promise((r) => child.once('exit', r))
   }
 })
+
+for (const runtime of ['bun', 'deno'] as const) {
+  const cmd = runtime === 'bun' ? [join(root, 'node_modules/.bin/bun'), 'bin/legate.js'] : [join(root, 'node_modules/.bin/deno'), 'run', '-A', 'bin/legate.js']
+  test(`legate ambassador on ${runtime}: SIGTERM lets a request in flight finish, then exits 0`, { timeout: 90_000, skip: (runtime === 'bun' ? hasBun : hasDeno) ? false : `${runtime} not installed` }, async () => {
+    const slow = await startUpstream('slow', (req, res) => void setTimeout(() => res.end('slow-ok'), 800))
+    const dir = tempDir()
+    writeFileSync(join(dir, 'trust.json'), JSON.stringify(signer.trust.jwks))
+    writeFileSync(join(dir, 'c.jws'), await signer.sign({ mesh: 'demo', services: [{ name: 'slow', endpoints: [slow.url] }] }, 1))
+    const { createServer } = await import('node:net')
+    const free = () => new Promise<number>((resolve) => { const s = createServer().listen(0, '127.0.0.1', () => { const p = (s.address() as { port: number }).port; s.close(() => resolve(p)) }) })
+    const [admin, outbound] = [await free(), await free()]
+    const child = spawn(cmd[0]!, [...cmd.slice(1), 'ambassador', '--config-file', join(dir, 'c.jws'), '--mesh', 'demo', '--trust', join(dir, 'trust.json'), '--admin', String(admin), '--outbound', String(outbound), '--log-level', 'silent'], { cwd: root, stdio: 'ignore' })
+    const exited = new Promise<number | null>((r) => child.once('exit', r))
+    try {
+      await until(async () => (await fetch(`http://127.0.0.1:${admin}/readyz`).catch(() => undefined))?.status === 200, 60_000, 100)
+      const inFlight = rawRequest(outbound, { path: '/', headers: { host: 'slow' } })
+      await until(() => slow.seen.length === 1, 5_000, 10)
+      child.kill('SIGTERM')
+      const res = await inFlight
+      assert.deepEqual([res.status, res.body], [200, 'slow-ok'])
+      assert.equal(await exited, 0)
+    } finally {
+      if (child.exitCode === null) child.kill('SIGKILL')
+      await slow.close()
+    }
+  })
+}
