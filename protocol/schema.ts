@@ -16,6 +16,12 @@ const HEADER_NAME_RE = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/
 /** Regexes in a config run on every request: a cap keeps pathological ones out. */
 export const MAX_REGEX_LENGTH = 1024
 
+/** gRPC status names in code order: `GRPC_STATUS_NAMES[code]`. */
+export const GRPC_STATUS_NAMES = [
+  'OK', 'CANCELLED', 'UNKNOWN', 'INVALID_ARGUMENT', 'DEADLINE_EXCEEDED', 'NOT_FOUND', 'ALREADY_EXISTS', 'PERMISSION_DENIED', 'RESOURCE_EXHAUSTED',
+  'FAILED_PRECONDITION', 'ABORTED', 'OUT_OF_RANGE', 'UNIMPLEMENTED', 'INTERNAL', 'UNAVAILABLE', 'DATA_LOSS', 'UNAUTHENTICATED',
+] as const
+
 const METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'CONNECT', 'OPTIONS', 'TRACE', 'PATCH'] as const
 
 const name = z.string().regex(NAME_RE, 'must be a lowercase DNS label: [a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?')
@@ -239,6 +245,8 @@ const rule = z.strictObject({
     .strictObject({
       attempts: z.number().int().min(0).max(10).default(2),
       codes: z.array(z.number().int().min(400).max(599)).default([502, 503, 504]),
+      /** gRPC statuses that are retried when they arrive in the response head (a trailers-only answer), as Envoy's `retry-on: unavailable`. */
+      grpcCodes: z.array(z.enum(GRPC_STATUS_NAMES)).max(17).default([]),
       backoff: duration.default(25),
     })
     .optional(),

@@ -35,7 +35,7 @@ export interface UpstreamRequest {
    * Called with the response status before anything is sent; false discards this response
    * (a retry policy wants another attempt) and the result says `delivered: false`.
    */
-  accept?: (status: number) => boolean
+  accept?: (status: number, grpcStatus?: number) => boolean
   /**
    * The body to send instead of the client's stream: set by the retry step, which buffers a
    * small body (≤ 64 KiB) before the first try so every try can send it, or hands on what is

@@ -4,7 +4,7 @@
  * functions. Built once per config version; frozen.
  * @module
  */
-import type { RouteRule } from '../../protocol/schema.ts'
+import { GRPC_STATUS_NAMES, type RouteRule } from '../../protocol/schema.ts'
 import type { CompiledRule } from './types.ts'
 import { createWeightedPicker } from './weighted-picker.ts'
 import { headerModifier } from '../filters/header-modifier.ts'
@@ -24,7 +24,13 @@ export function compileRule(route: string, index: number, rule: RouteRule): Comp
     filters: rule.filters,
   }
   if (rule.retry !== undefined) {
-    compiled.retry = Object.freeze({ attempts: rule.retry.attempts, codes: new Set(rule.retry.codes), backoff: rule.retry.backoff })
+    const grpc = rule.retry.grpcCodes ?? []
+    compiled.retry = Object.freeze({
+      attempts: rule.retry.attempts,
+      codes: new Set(rule.retry.codes),
+      ...(grpc.length > 0 ? { grpcCodes: new Set(grpc.map((name) => GRPC_STATUS_NAMES.indexOf(name))) } : {}),
+      backoff: rule.retry.backoff,
+    })
   }
   // The schema allows each of these filter types once per rule.
   for (const filter of rule.filters) {

@@ -51,7 +51,7 @@ export interface CompiledRule {
   pickBackend(): string | undefined
   /** Milliseconds; 0 or absent means none. */
   readonly timeouts: { request?: number; backendRequest?: number }
-  readonly retry?: { attempts: number; codes: ReadonlySet<number>; backoff: number }
+  readonly retry?: { attempts: number; codes: ReadonlySet<number>; grpcCodes?: ReadonlySet<number>; backoff: number }
   /** RequestHeaderModifier, compiled: edits the upstream request's headers in place. */
   readonly requestHeaders?: (headers: Headers) => void
   /** ResponseHeaderModifier, compiled: edits the downstream response's headers in place. */

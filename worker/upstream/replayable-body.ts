@@ -15,20 +15,32 @@ export type PreparedBody =
   /** Too large to keep: one send only (the bytes already read come first). */
   | { replayable: false; stream: ReadableStream<Uint8Array> }
 
-export async function prepareBody(request: Request, limit = MAX_REPLAY_BYTES): Promise<PreparedBody> {
+/**
+ * A body of unknown length (chunked, or HTTP/2 such as gRPC) is buffered only while its
+ * chunks keep coming: a stream that pauses this long is a streaming call (a gRPC client
+ * or bidirectional stream waiting for an answer), and holding it back would deadlock it.
+ */
+export const BODY_PAUSE_MS = 20
+
+const PAUSED = Symbol('paused')
+
+export async function prepareBody(request: Request, limit = MAX_REPLAY_BYTES, pauseMs = BODY_PAUSE_MS): Promise<PreparedBody> {
   const body = request.body
   if (body === null) return { replayable: true, bytes: null }
-  const declared = Number(request.headers.get('content-length') ?? NaN)
+  const length = request.headers.get('content-length')
+  const declared = Number(length ?? NaN)
   if (declared > limit) return { replayable: false, stream: body }
 
   const reader = body.getReader()
   const chunks: Uint8Array[] = []
   let size = 0
   for (;;) {
-    const { done, value } = await reader.read()
-    if (done) break
-    chunks.push(value)
-    size += value.byteLength
+    const next = reader.read()
+    const read = length === null ? await untilPause(next, pauseMs) : await next
+    if (read === PAUSED) return { replayable: false, stream: resume(chunks, reader, next) }
+    if (read.done) break
+    chunks.push(read.value)
+    size += read.value.byteLength
     if (size > limit) return { replayable: false, stream: resume(chunks, reader) }
   }
   if (chunks.length === 1) return { replayable: true, bytes: chunks[0]! }
@@ -41,13 +53,25 @@ export async function prepareBody(request: Request, limit = MAX_REPLAY_BYTES): P
   return { replayable: true, bytes }
 }
 
-/** A stream of the chunks already read followed by the rest of the reader. */
-function resume(head: Uint8Array[], reader: ReadableStreamDefaultReader<Uint8Array>): ReadableStream<Uint8Array> {
+function untilPause<T>(read: Promise<T>, ms: number): Promise<T | typeof PAUSED> {
+  let timer: ReturnType<typeof setTimeout> | undefined
+  const paused = new Promise<typeof PAUSED>((resolve) => (timer = setTimeout(resolve, ms, PAUSED)))
+  return Promise.race([read, paused]).finally(() => clearTimeout(timer))
+}
+
+/** A stream of the chunks already read, then a read still pending, then the rest of the reader. */
+function resume(
+  head: Uint8Array[],
+  reader: ReadableStreamDefaultReader<Uint8Array>,
+  pending?: Promise<ReadableStreamReadResult<Uint8Array>>,
+): ReadableStream<Uint8Array> {
   return new ReadableStream<Uint8Array>({
     async pull(controller) {
       const next = head.shift()
       if (next) return controller.enqueue(next)
-      const { done, value } = await reader.read()
+      const read = pending ?? reader.read()
+      pending = undefined
+      const { done, value } = await read
       if (done) controller.close()
       else controller.enqueue(value)
     },

@@ -50,8 +50,19 @@ export interface ResilientSend {
   stop(): void
 }
 
-/** Whether the client sends a body (the forward streams it once unless it is buffered here). */
-const hasBody = (h: Headers) => h.has('transfer-encoding') || (h.has('content-length') && h.get('content-length') !== '0')
+/**
+ * Whether the client may send a body (the forward streams it once unless it is buffered
+ * here). HTTP/1.1 says so with Content-Length or Transfer-Encoding; an HTTP/2 request (gRPC)
+ * usually has neither, so a POST, PUT or PATCH without a length counts as having one.
+ */
+function hasBody(req: Request): boolean {
+  const h = req.headers
+  const length = h.get('content-length')
+  if (length !== null) return length !== '0'
+  if (h.has('transfer-encoding')) return true
+  const m = req.method
+  return m === 'POST' || m === 'PUT' || m === 'PATCH'
+}
 
 /**
  * One request's call options. `signal` and `headers` are getters: `call` reads them only
@@ -183,7 +194,7 @@ export function createResilientSend(options: ResilientSendOptions): ResilientSen
     if (!upstream) return direct(c, ex, target)
     const rule = ex.match?.rule
     const req = target.request as UpstreamRequest
-    if (hasBody(c.req.raw.headers)) {
+    if (hasBody(c.req.raw)) {
       // Buffer a small body only when a retry or a mirror may need it again; else stream it once.
       if (rule && (rule.retry || rule.filters.some((f) => f.type === 'RequestMirror'))) return sendBuffered(c, ex, upstream, req, rule)
       return callUpstream(c, ex, upstream, req, rule, false)

@@ -10,13 +10,15 @@ export interface RetryPolicy {
   /** Retries after the first try (Gateway API `attempts`). */
   attempts: number
   codes: ReadonlySet<number>
+  /** gRPC status codes retried when the response head carries them (trailers-only answers). */
+  grpcCodes?: ReadonlySet<number>
   /** Base of the exponential backoff, in ms. */
   backoff: number
 }
 
 /** How a try ended, as retries and outlier detection see it. */
 export type TryOutcome =
-  | { kind: 'response'; status: number }
+  | { kind: 'response'; status: number; grpcStatus?: number }
   /** The connection could not be made: nothing reached the endpoint. */
   | { kind: 'connect' }
   /** The connection broke before the response headers. */
@@ -32,7 +34,7 @@ export const isEndpointFailure = (o: TryOutcome): boolean => (o.kind === 'respon
 export function isRetryable(o: TryOutcome, policy: RetryPolicy): boolean {
   switch (o.kind) {
     case 'response':
-      return policy.codes.has(o.status)
+      return policy.codes.has(o.status) || (o.grpcStatus !== undefined && policy.grpcCodes?.has(o.grpcStatus) === true)
     case 'aborted':
       return false
     default:

@@ -27,8 +27,8 @@ export interface TryRequest {
   headersTimeout: number
   /** ms left of the overall `request` timeout; 0: none. */
   requestTimeout: number
-  /** Asked with the status before anything reaches the client; false: discard, a retry follows. */
-  accept(status: number): boolean
+  /** Asked with the status (and a grpc-status in the head) before anything reaches the client; false: discard, a retry follows. */
+  accept(status: number, grpcStatus?: number): boolean
 }
 
 export interface TryResult {
@@ -264,8 +264,8 @@ export function createServiceUpstream(config: ServiceConfig, options: ServiceUps
             // response head: a shared hook, not a closure per request.
             accept:
               st.policy || outlier
-                ? (status) => {
-                    const outcome: TryOutcome = { kind: 'response', status }
+                ? (status, grpcStatus) => {
+                    const outcome: TryOutcome = { kind: 'response', status, grpcStatus }
                     record(endpoint, outcome)
                     retry = mayRetry(st, outcome)
                     return !retry

@@ -205,7 +205,8 @@ export function createH2Forward(options: H2ForwardOptions): H2Forward {
         if (headersTimer) clearTimeout(headersTimer)
         const status = Number(headers[':status'])
         result.status = status
-        if (req.accept && !req.accept(status)) {
+        const headGrpc = headers['grpc-status']
+        if (req.accept && !req.accept(status, headGrpc === undefined ? undefined : Number(headGrpc))) {
           settled = true
           cancel()
           return resolve({ status, delivered: false, response: RESPONSE_ALREADY_SENT, done: Promise.resolve(0) })
