@@ -4,10 +4,15 @@
  * upstream. Proxies and upstream pinned to core 0, wrk to core 1; 100-byte GET, 32
  * connections. Runs alternate (bare, legate, bare, legate, …) so drift hits both alike.
  *
- *   node --import tsx bench/ambassador-quick.ts [--rounds 3] [--duration 10] [--log-level info]
+ *   node --import tsx bench/ambassador-quick.ts [--rounds 3] [--duration 10] [--log-level info] [--dist]
+ *     [--legate-node-options=--max-semi-space-size=64]
+ *
+ * `--dist` adds legate run from the esbuild bundle (`npm run build`, dist/legate.js) as a
+ * third peer (the first legate then runs the sources under tsx), and prints each legate's
+ * start time (spawn to listening) and idle RSS.
  * @module
  */
-import { mkdtempSync } from 'node:fs'
+import { existsSync, mkdtempSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
@@ -23,13 +28,16 @@ const { values } = parseArgs({
     connections: { type: 'string', default: '32' },
     // Where legate's access log goes: a file (/dev/null) or a pipe read by this harness.
     'log-sink': { type: 'string', default: 'file' },
+    dist: { type: 'boolean', default: false },
+    // NODE_OPTIONS for the legate processes only, e.g. --max-semi-space-size=64.
+    'legate-node-options': { type: 'string', default: '' },
   },
 })
 const rounds = Number(values.rounds)
 const duration = Number(values.duration)
 const connections = Number(values.connections)
 const ROOT = new URL('../', import.meta.url).pathname
-const PORTS = { upstream: 19500, bare: 19501, legate: 19502, admin: 19503 }
+const PORTS = { upstream: 19500, bare: 19501, legate: 19502, admin: 19503, dist: 19504, distAdmin: 19505 }
 
 installCleanup()
 const dir = mkdtempSync(join(tmpdir(), 'legate-quick-'))
@@ -41,28 +49,42 @@ const upstream = start('upstream', process.execPath, [...tsx, join(ROOT, 'bench/
 await waitForPort(PORTS.upstream, upstream)
 
 type Peer = { name: string; port: number; host?: string; launch: () => Started }
+const legatePeer = (name: string, entry: string, port: number, admin: number, env: NodeJS.ProcessEnv = {}): Peer => ({
+  name: values['legate-node-options'] ? `${name} [${values['legate-node-options']}]` : name,
+  port,
+  host: files.host,
+  launch: () => {
+    if (values['legate-node-options']) env = { ...env, NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} ${values['legate-node-options']}`.trim() }
+    const args = [entry, 'ambassador', '--config-file', files.configFile, '--mesh', files.mesh, '--trust', files.jwks, '--outbound', String(port), '--admin', String(admin), '--log-level', values['log-level']!]
+    if (values['log-sink'] === 'pipe') return start('legate', process.execPath, args, { core: PROXY_CORE, env })
+    // exec: the shell becomes node, so the pid (and its CPU time) is legate's own.
+    const quoted = [process.execPath, ...args].map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' ')
+    return start('legate', 'sh', ['-c', `exec ${quoted} > /dev/null`], { core: PROXY_CORE, env })
+  },
+})
+const logLabel = `log ${values['log-level']} → ${values['log-sink']}`
 const peers: Peer[] = [
   { name: 'bare node:http + undici', port: PORTS.bare, launch: () => start('bare', process.execPath, [...tsx, join(ROOT, 'bench/forwarders/node-undici.ts')], { core: PROXY_CORE, env: { PORT: String(PORTS.bare), UPSTREAM: upstreamUrl } }) },
-  {
-    name: `legate (node, log ${values['log-level']} → ${values['log-sink']})`,
-    port: PORTS.legate,
-    host: files.host,
-    launch: () => {
-      const args = [join(ROOT, 'bin/legate.js'), 'ambassador', '--config-file', files.configFile, '--mesh', files.mesh, '--trust', files.jwks, '--outbound', String(PORTS.legate), '--admin', String(PORTS.admin), '--log-level', values['log-level']!]
-      if (values['log-sink'] === 'pipe') return start('legate', process.execPath, args, { core: PROXY_CORE })
-      // exec: the shell becomes node, so the pid (and its CPU time) is legate's own.
-      const quoted = [process.execPath, ...args].map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' ')
-      return start('legate', 'sh', ['-c', `exec ${quoted} > /dev/null`], { core: PROXY_CORE })
-    },
-  },
+  values.dist
+    ? legatePeer(`legate tsx (${logLabel})`, join(ROOT, 'bin/legate.js'), PORTS.legate, PORTS.admin, { LEGATE_NO_DIST: '1' })
+    : legatePeer(`legate (node, ${logLabel})`, join(ROOT, 'bin/legate.js'), PORTS.legate, PORTS.admin),
 ]
+if (values.dist) {
+  if (!existsSync(join(ROOT, 'dist/legate.js'))) throw new Error('--dist: run `npm run build` first')
+  peers.push(legatePeer(`legate dist (${logLabel})`, join(ROOT, 'dist/legate.js'), PORTS.dist, PORTS.distAdmin))
+}
 
 
 const results: Record<string, Array<{ rps: number; cpuUs: number; p50: number; p99: number; rss: number; errors: number }>> = {}
 for (const peer of peers) {
+  const t0 = performance.now()
   const proc = peer.launch()
   ;(peer as Peer & { proc?: Started }).proc = proc
   await waitForPort(peer.port, proc)
+  if (peer.name.startsWith('legate')) {
+    await sleep(1000)
+    console.log(`${peer.name}: listening ${(performance.now() - t0).toFixed(0)} ms after spawn, idle RSS ${treeRssMb(proc.pid).toFixed(0)} MB`)
+  }
   // Warm up (JIT, pools) before measuring.
   await runWrk({ url: `http://127.0.0.1:${peer.port}/100b`, connections, durationS: 3, host: peer.host })
 }
@@ -84,7 +106,8 @@ for (const [name, rs] of Object.entries(results)) {
   med[name] = median(rs.map((x) => x.rps))
   console.log(`  ${name.padEnd(30)} ${med[name]!.toFixed(0).padStart(7)} req/s  ${median(rs.map((x) => x.cpuUs)).toFixed(1)} µs/req  p50 ${median(rs.map((x) => x.p50)).toFixed(2)} ms  p99 ${median(rs.map((x) => x.p99)).toFixed(2)} ms  RSS ${median(rs.map((x) => x.rss)).toFixed(0)} MB`)
 }
-const [bare, legate] = Object.values(med)
-console.log(`\nlegate / bare = ${(legate! / bare!).toFixed(3)}`)
+const [bare, ...legates] = Object.values(med)
+const names = Object.keys(med)
+for (let i = 0; i < legates.length; i++) console.log(`${i === 0 ? '\n' : ''}${names[i + 1]} / bare = ${(legates[i]! / bare!).toFixed(3)}`)
 await stopAll()
 process.exit(0)
