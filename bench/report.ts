@@ -179,13 +179,13 @@ export function writeReport(file: string): void {
     const nginx = s.nginx?.median
     const direct = s.direct?.median
     md.push(`## ${title}`, '')
-    md.push('| peer | req/s | spread | × nginx | × direct | × bare runtime | p50 ms | p99 ms | CPU µs/req | CPU × nginx | RSS MB |', '|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|')
+    md.push('| peer | req/s | spread | × nginx | × direct | × bare runtime | p50 ms | p99 ms | CPU µs/req | CPU × nginx | RSS MB | new upstream conns/run |', '|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|')
     for (const p of peersIn(s)) {
       const m = s[p]!.median
       const bare = BARE_OF[p] ? s[BARE_OF[p]!]?.median.rps : undefined
       const errs = s[p]!.rounds.reduce((a, x) => a + (x.errors ?? 0) + (x.non2xx ?? 0), 0)
       md.push(
-        `| ${p}${errs ? ` (${errs} errors)` : ''} | ${f(m.rps, 0)} | ${pct(s[p]!.spread.rps)} | ${ratio(m.rps, nginx?.rps)} | ${ratio(m.rps, direct?.rps)} | ${bare ? ratio(m.rps, bare) : ''} | ${f(m.p50Ms)} | ${f(m.p99Ms)} | ${f(m.cpuUsPerReq, 1)} | ${p === 'direct' ? '' : ratio(m.cpuUsPerReq, nginx?.cpuUsPerReq)} | ${f(m.rssMb, 0)} |`,
+        `| ${p}${errs ? ` (${errs} errors)` : ''} | ${f(m.rps, 0)} | ${pct(s[p]!.spread.rps)} | ${ratio(m.rps, nginx?.rps)} | ${ratio(m.rps, direct?.rps)} | ${bare ? ratio(m.rps, bare) : ''} | ${f(m.p50Ms)} | ${f(m.p99Ms)} | ${f(m.cpuUsPerReq, 1)} | ${p === 'direct' ? '' : ratio(m.cpuUsPerReq, nginx?.cpuUsPerReq)} | ${f(m.rssMb, 0)} | ${p === 'direct' ? '' : f(m.upstreamConnections, 0)} |`,
       )
     }
     md.push('')
@@ -262,6 +262,12 @@ export function writeReport(file: string): void {
     }
     if (r.propagation.skipped) md.push(`Not measured: ${r.propagation.skipped}`, '')
   }
+
+  const disturbed: string[] = []
+  for (const [sc, peers] of Object.entries(res)) for (const [p, pr] of Object.entries(peers)) pr.rounds.forEach((x, i) => {
+    if ((x.listenDrops ?? 0) > 0 || (x.synRetrans ?? 0) > 0) disturbed.push(`${sc}/${p} round ${i + 1} (${x.listenDrops} listen drops, ${x.synRetrans} SYN retransmits)`)
+  })
+  if (disturbed.length) md.push('## Disturbed runs', '', `Machine-wide TCP counters moved during these runs (SYNs dropped by a full listen queue, SYN retransmits: connections that waited a second or more). On a shared machine that can be anyone's listener; their figures are in the medians above, and the medians of the other rounds hold: ${disturbed.join('; ')}.`, '')
 
   const analysis = join(ROOT, 'bench/analysis.md')
   if (existsSync(analysis)) md.push(readFileSync(analysis, 'utf8').trim(), '')

@@ -16,7 +16,7 @@ import { tmpdir, cpus, totalmem, release } from 'node:os'
 import { join } from 'node:path'
 import { spawnSync, spawn } from 'node:child_process'
 import { request } from 'undici'
-import { start, stop, stopAll, installCleanup, waitForPort, portFree, treeCpu, treeRssMb, treePeakRssMb, machineLoad, which, sleep, PROXY_CORE, LOAD_CORE, cores, type Started } from './lib/proc.ts'
+import { start, stop, stopAll, installCleanup, waitForPort, portFree, treeCpu, treeRssMb, treePeakRssMb, machineLoad, which, sleep, tcpTrouble, PROXY_CORE, LOAD_CORE, cores, type Started } from './lib/proc.ts'
 import { runWrk, uploadScript } from './lib/wrk.ts'
 import { median, spread, round } from './lib/stats.ts'
 import { peers as allPeers, nginxUpstreamConfig, PORT_BASE, type Peer, type PeerContext } from './peers.ts'
@@ -66,6 +66,8 @@ interface Sample {
   non2xx: number
   sendLagP99Ms?: number
   upstreamConnections?: number
+  listenDrops?: number
+  synRetrans?: number
   addedP50Ms?: number
   addedP99Ms?: number
   addedP999Ms?: number
@@ -259,6 +261,7 @@ async function main() {
       const cpu0 = pid ? treeCpu(pid) : 0
       const up0 = treeCpu(upstream.pid)
       const acc0 = await upstreamAccepts()
+      const tcp0 = tcpTrouble()
       let s: Omit<Sample, 'cpuUsPerReq' | 'upstreamCpuUsPerReq' | 'rssMb' | 'peakRssMb'>
       if (scenario === 'latency') {
         const o = await runOpenLoopChild(`http://127.0.0.1:${r.port}/100b`, r.peer.host, seconds, 0)
@@ -271,11 +274,16 @@ async function main() {
       const cpu1 = pid ? treeCpu(pid) : 0
       const up1 = treeCpu(upstream.pid)
       const acc1 = await upstreamAccepts()
+      const tcp1 = tcpTrouble()
       const n = Math.max(1, s.requests)
       return {
         ...s,
         // New connections the upstream accepted during the run (keep-alive reuse check; nginx upstream only).
         upstreamConnections: acc0 !== undefined && acc1 !== undefined ? acc1 - acc0 - 1 : NaN,
+        // Machine-wide: SYNs dropped by a full listen queue and SYN retransmits during the run
+        // (non-zero means connections stalled for a second or more: a disturbed run).
+        listenDrops: tcp1.listenDrops - tcp0.listenDrops,
+        synRetrans: tcp1.synRetrans - tcp0.synRetrans,
         cpuUsPerReq: pid ? round((cpu1 - cpu0) / n, 2) : NaN,
         upstreamCpuUsPerReq: round((up1 - up0) / n, 2),
         rssMb: pid ? round(treeRssMb(pid), 1) : NaN,
@@ -308,7 +316,7 @@ async function main() {
           const s = await measure(r, scenario === 'latency' ? Math.max(durationS, 5) : durationS)
           ;(samples[r.peer.name] ??= []).push(s)
           log(
-            `  round ${round_} ${r.peer.name.padEnd(12)} ${scenario === 'latency' ? `p50 ${s.p50Ms.toFixed(3)} ms  p99 ${s.p99Ms.toFixed(3)} ms  p99.9 ${s.p999Ms?.toFixed(3)} ms  lag99 ${s.sendLagP99Ms?.toFixed(3)}` : `${Math.round(s.rps)} req/s  p50 ${s.p50Ms} ms  p99 ${s.p99Ms} ms`}  cpu ${s.cpuUsPerReq} µs/req  rss ${s.rssMb} MB${Number.isFinite(s.upstreamConnections) ? `  upconn ${s.upstreamConnections}` : ''}${s.errors + s.non2xx ? `  ERRORS ${s.errors} non2xx ${s.non2xx}` : ''}`,
+            `  round ${round_} ${r.peer.name.padEnd(12)} ${scenario === 'latency' ? `p50 ${s.p50Ms.toFixed(3)} ms  p99 ${s.p99Ms.toFixed(3)} ms  p99.9 ${s.p999Ms?.toFixed(3)} ms  lag99 ${s.sendLagP99Ms?.toFixed(3)}` : `${Math.round(s.rps)} req/s  p50 ${s.p50Ms} ms  p99 ${s.p99Ms} ms`}  cpu ${s.cpuUsPerReq} µs/req  rss ${s.rssMb} MB${Number.isFinite(s.upstreamConnections) ? `  upconn ${s.upstreamConnections}` : ''}${s.listenDrops || s.synRetrans ? `  TCP TROUBLE: ${s.listenDrops} listen drops, ${s.synRetrans} SYN retransmits` : ''}${s.errors + s.non2xx ? `  ERRORS ${s.errors} non2xx ${s.non2xx}` : ''}`,
           )
         } catch (err) {
           log(`  round ${round_} ${r.peer.name}: failed: ${(err as Error).message.split('\n').slice(0, 3).join(' | ')}`)

@@ -237,3 +237,17 @@ export async function machineLoad(ms = 1000): Promise<{ loadavg1: number; busyPc
   const loadavg1 = Number(readFileSync('/proc/loadavg', 'utf8').split(' ')[0])
   return { loadavg1, busyPct: Math.round(busyPct * 10) / 10, stealPct: Math.round(stealPct * 10) / 10 }
 }
+
+/** Machine-wide TCP trouble counters (/proc/net/netstat): SYNs dropped by full listen queues and SYN retransmits. */
+export function tcpTrouble(): { listenDrops: number; synRetrans: number } {
+  try {
+    const lines = readFileSync('/proc/net/netstat', 'utf8').split('\n')
+    const i = lines.findIndex((l) => l.startsWith('TcpExt:'))
+    const keys = lines[i]!.split(/\s+/)
+    const vals = lines[i + 1]!.split(/\s+/).map(Number)
+    const get = (k: string) => vals[keys.indexOf(k)] ?? 0
+    return { listenDrops: get('ListenDrops'), synRetrans: get('TCPSynRetrans') }
+  } catch {
+    return { listenDrops: 0, synRetrans: 0 }
+  }
+}
