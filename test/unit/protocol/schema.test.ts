@@ -94,7 +94,7 @@ test('defaults are filled in', () => {
   assert.deepEqual(rule.matches, [{ path: { type: 'PathPrefix', value: '/' }, headers: [], queryParams: [] }])
   assert.deepEqual(rule.filters, [])
   assert.deepEqual(rule.backendRefs, [{ name: 'echo', weight: 1 }])
-  assert.deepEqual(rule.retry, { attempts: 2, codes: [502, 503, 504], backoff: 25 })
+  assert.deepEqual(rule.retry, { attempts: 2, codes: [502, 503, 504], grpcCodes: [], backoff: 25 })
   assert.equal(c.routes[0]!.hostnames, undefined, 'omitted hostnames mean every host')
   assert.deepEqual(c.policies, { authorization: [], rateLimits: [] })
   assert.deepEqual(parseMeshConfig({ mesh: 'empty' }), { mesh: 'empty', services: [], routes: [], policies: { authorization: [], rateLimits: [] } })
