@@ -21,6 +21,7 @@ import type { ConfigStore, CurrentConfig, VersionMeta } from '../store.ts'
 import { createListeners } from './listeners.ts'
 import { acquireFileLock } from './file-lock.ts'
 import { storeError } from './errors.ts'
+import { sharedReads } from './shared-reads.ts'
 
 export const STORE_NAME = 'file'
 
@@ -74,7 +75,6 @@ export function fileStore(options: FileStoreOptions): ConfigStore {
   const meshDir = (mesh: string) => join(root, mesh)
   const versionsDir = (mesh: string) => join(root, mesh, 'versions')
   const chains = new Map<string, Promise<unknown>>()
-  const reads = new Map<string, Promise<CurrentConfig | undefined>>()
   const watchers = new Map<string, { watcher: FSWatcher; last?: number }>()
 
   /** Runs `fn` after every earlier write of this mesh in this process. */
@@ -93,6 +93,8 @@ export function fileStore(options: FileStoreOptions): ConfigStore {
     const text = await readOptional(join(meshDir(mesh), 'current'))
     return text === undefined ? undefined : JSON.parse(text)
   }
+
+  const reads = sharedReads(readCurrent)
 
   async function readCurrent(mesh: string): Promise<CurrentConfig | undefined> {
     const pointer = await readCurrentPointer(mesh)
@@ -119,7 +121,7 @@ export function fileStore(options: FileStoreOptions): ConfigStore {
 
   /** A read in flight may predate the change: woken waiters must start a fresh one. */
   function notify(mesh: string, version: number) {
-    reads.delete(mesh)
+    reads.forget(mesh)
     listeners.emit(mesh, version)
   }
 
@@ -170,17 +172,7 @@ export function fileStore(options: FileStoreOptions): ConfigStore {
         return { ok: true as const }
       })
     },
-    current(mesh) {
-      // Many long-polls wake at once on a publish: they share one read.
-      let read = reads.get(mesh)
-      if (!read) {
-        const started: Promise<CurrentConfig | undefined> = readCurrent(mesh).finally(() => {
-          if (reads.get(mesh) === started) reads.delete(mesh)
-        })
-        reads.set(mesh, (read = started))
-      }
-      return read
-    },
+    current: (mesh) => reads.read(mesh),
     async listVersions(mesh) {
       // Committed means at most current: a higher one is a publish cut short (removed by the next).
       const currentVersion = (await readCurrentPointer(mesh))?.version ?? 0

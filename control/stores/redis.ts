@@ -17,6 +17,7 @@ import { Redis, type RedisOptions } from 'ioredis'
 import type { ConfigStore, CurrentConfig } from '../store.ts'
 import { createListeners } from './listeners.ts'
 import { storeError } from './errors.ts'
+import { sharedReads } from './shared-reads.ts'
 
 export const STORE_NAME = 'redis'
 
@@ -64,7 +65,6 @@ export function redisStore(options: RedisStoreOptions): ConfigStore {
   client.defineCommand('legatePut', { numberOfKeys: 4, lua: PUT_IF_NEWER })
   client.defineCommand('legateCurrent', { numberOfKeys: 1, lua: READ_CURRENT })
   let subscriber: Redis | undefined
-  const reads = new Map<string, Promise<CurrentConfig | undefined>>()
   const wrap = async <T>(what: string, fn: () => Promise<T>): Promise<T> => {
     try {
       return await fn()
@@ -88,7 +88,7 @@ export function redisStore(options: RedisStoreOptions): ConfigStore {
             return
           }
           for (const mesh of listeners.meshes()) {
-            reads.delete(mesh)
+            reads.forget(mesh)
             readCurrent(mesh)
               .then((current) => current && listeners.emit(mesh, current.version))
               .catch(() => {})
@@ -101,7 +101,7 @@ export function redisStore(options: RedisStoreOptions): ConfigStore {
           const version = Number(message)
           if (!Number.isSafeInteger(version)) return
           // A read in flight may predate this publish: woken waiters must start a fresh one.
-          reads.delete(mesh)
+          reads.forget(mesh)
           listeners.emit(mesh, version)
         })
       }
@@ -111,6 +111,8 @@ export function redisStore(options: RedisStoreOptions): ConfigStore {
       subscriber?.unsubscribe(channelOf(mesh)).catch(() => {})
     },
   })
+
+  const reads = sharedReads(readCurrent)
 
   async function readCurrent(mesh: string): Promise<CurrentConfig | undefined> {
     const found = await wrap('read current', () => client.legateCurrent(`${base(mesh)}:current`, `${base(mesh)}:jws:`, `${base(mesh)}:meta:`))
@@ -129,17 +131,7 @@ export function redisStore(options: RedisStoreOptions): ConfigStore {
       )
       return answer === 'ok' ? { ok: true } : { ok: false, current: Number(answer) }
     },
-    current(mesh) {
-      // Many long-polls wake at once on a publish: they share one read.
-      let read = reads.get(mesh)
-      if (!read) {
-        const started: Promise<CurrentConfig | undefined> = readCurrent(mesh).finally(() => {
-          if (reads.get(mesh) === started) reads.delete(mesh)
-        })
-        reads.set(mesh, (read = started))
-      }
-      return read
-    },
+    current: (mesh) => reads.read(mesh),
     async listVersions(mesh) {
       const b = base(mesh)
       const versions = await wrap('list', () => client.zrevrange(`${b}:versions`, 0, -1))
