@@ -92,6 +92,10 @@ export function writeReport(file: string): void {
     '',
   )
 
+  const rerun = (r as { latencyRun?: { date: string; note: string } }).latencyRun
+  if (rerun) md.push(`The latency table comes from a re-run of that scenario alone (${rerun.date}): ${rerun.note}.`, '')
+  md.push('These figures were taken on a quiet machine (the other engineers\' tests had paused; see the load figures below) and are the ones to quote; earlier runs during the day were only for developing the harness.', '')
+
   // ---- goals -------------------------------------------------------------------------------
   const goals: string[][] = []
   const ln = tp['legate-node']?.median.rps
