@@ -1,7 +1,8 @@
 /**
- * A service's endpoints and the one place that picks one for a request. For now a smooth
- * weighted round-robin (nginx's: even spread, weights honoured); the balancer, health and
- * outlier modules replace `pick` without the chain noticing.
+ * A service's endpoints as a config snapshot lists them, with a plain smooth weighted
+ * round-robin `pick` (nginx's). Routed traffic goes through the resilient upstream
+ * (`resilient-send.ts`: balancers, health, ejection, breakers, retries); this pick serves
+ * the direct send (the inbound app, and ambassadors built with a custom `send`).
  * @module
  */
 import type { ServiceConfig } from '../../protocol/schema.ts'
