@@ -180,7 +180,9 @@ export function createResilientSend(options: ResilientSendOptions): ResilientSen
     const prepared = await prepareBody(raw)
     if (!prepared.replayable) {
       req.body = prepared.stream
-      return callUpstream(c, ex, upstream, req, rule, false)
+      // A body of unknown length (HTTP/2, chunked) that streams on may still be retried where
+      // no try has read it (a refused connection); the forwards refuse a stream already read.
+      return callUpstream(c, ex, upstream, req, rule, raw.headers.get('content-length') === null)
     }
     const bytes = (req.body = prepared.bytes)
     if (rule.filters.length > 0) fireMirrors(rule, raw, req, bytes)

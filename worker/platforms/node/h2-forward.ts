@@ -157,7 +157,7 @@ export function createH2Forward(options: H2ForwardOptions): H2Forward {
       const given = req.body
       const body = given !== undefined ? given !== null : hasBody(incoming)
       // A body already piped to an earlier try is gone (and the stream may look ended now).
-      if (given === undefined && streamed.has(incoming)) {
+      if ((given === undefined && streamed.has(incoming)) || (given instanceof ReadableStream && given.locked)) {
         return reject(new LegateError('upstream_unavailable', `the request body already went to another endpoint and cannot be sent to ${req.origin}`))
       }
       try {
@@ -188,11 +188,12 @@ export function createH2Forward(options: H2ForwardOptions): H2Forward {
       outgoing.once('close', onClientGone)
 
       if (given instanceof Uint8Array) stream.end(given)
-      else if (given) Readable.fromWeb(given as NodeReadableStream).pipe(stream)
       else if (body) {
-        // Not before the session is up: a refused connection then leaves the body unread for a retry.
+        // Not before the session is up: a refused connection then leaves the body (the client's
+        // stream, or the rest the retry step handed over) unread for a retry.
         const pipe = () => {
           if (stream.destroyed) return
+          if (given) return void Readable.fromWeb(given as NodeReadableStream).pipe(stream)
           streamed.add(incoming)
           incoming.pipe(stream)
           incoming.once('error', cancel)

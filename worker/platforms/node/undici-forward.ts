@@ -243,6 +243,10 @@ export function createUndiciForward(options: UndiciForwardOptions = {}): UndiciF
     const { incoming, outgoing } = c.env as HttpBindings
     const headers = req.editRequestHeaders ? headersToFlat(upstreamHeaders(c.req.raw.headers, req)) : rawUpstreamHeaders(incoming.rawHeaders, req)
     return new Promise<UpstreamResult>((resolve, reject) => {
+      // The rest of a streamed body can go to one try only: an earlier try has read from it.
+      if (req.body instanceof ReadableStream && req.body.locked) {
+        return reject(new LegateError('upstream_unavailable', `the request body already went to another endpoint and cannot be sent to ${req.origin}`))
+      }
       poolFor(req.origin).dispatch(
         {
           origin: req.origin,
