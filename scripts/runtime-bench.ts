@@ -13,7 +13,8 @@ import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import { Miniflare } from 'miniflare'
 import { generateSigningKey, importSigningKey, signConfig } from '../protocol/index.ts'
-import { bundleWorkerd, freePort, ROOT } from '../test/conformance/targets.ts'
+import { freePort, ROOT } from '../test/conformance/targets.ts'
+import { bundleWorkerd } from '../test/worker/helpers.ts'
 import { tempDir, until } from '../test/worker/helpers.ts'
 
 const { values } = parseArgs({ options: { seconds: { type: 'string', default: '8' }, connections: { type: 'string', default: '32' } } })
@@ -60,7 +61,7 @@ async function startCli(runtime: 'node' | 'bun' | 'deno'): Promise<Started> {
 }
 
 async function startWorkerd(): Promise<Started> {
-  const script = readFileSync(await bundleWorkerd(), 'utf8')
+  const script = await bundleWorkerd()
   const port = await freePort()
   const mf = new Miniflare({ modules: true, script, compatibilityDate: '2026-04-20', host: '127.0.0.1', port, bindings: { LEGATE_MESH: 'bench', LEGATE_TRUST: JSON.stringify({ keys: [publicJwk] }), LEGATE_CONFIG: jws, LEGATE_LOG_LEVEL: 'error' } })
   await mf.ready

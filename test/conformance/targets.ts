@@ -10,11 +10,10 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process'
 import { createServer } from 'node:net'
-import { readFileSync, writeFileSync } from 'node:fs'
+import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { build } from 'esbuild'
 import { Miniflare } from 'miniflare'
-import { rawRequest, tempDir, until } from '../worker/helpers.ts'
+import { bundleWorkerd, rawRequest, tempDir, until } from '../worker/helpers.ts'
 import type { Req, Res, Runtime, Via } from './cases.ts'
 
 export const ROOT = new URL('../../', import.meta.url).pathname
@@ -77,19 +76,12 @@ export async function startCliTarget(runtime: Exclude<Runtime, 'workerd'>, optio
   return { runtime, send: (via, req) => send(ports[via], req), close }
 }
 
-/** The workerd bundle as wrangler would build it (esm, workerd conditions). */
-export async function bundleWorkerd(): Promise<string> {
-  const out = join(tempDir('legate-conf-wd-'), 'worker.js')
-  await build({ entryPoints: [join(ROOT, 'worker/entry/workerd.ts')], bundle: true, format: 'esm', platform: 'neutral', conditions: ['workerd', 'worker', 'browser'], mainFields: ['module', 'main'], target: 'es2022', outfile: out, logLevel: 'silent' })
-  return out
-}
 
 export async function startWorkerdTarget(options: TargetOptions): Promise<Target> {
-  const scriptPath = await bundleWorkerd()
   const control = options.control
   const mf = new Miniflare({
     modules: true,
-    script: readFileSync(scriptPath, 'utf8'),
+    script: await bundleWorkerd(),
     compatibilityDate: '2026-04-20',
     host: '127.0.0.1',
     port: await freePort(),

@@ -107,22 +107,4 @@ export function send(address: string, port: number, options: { method?: string; 
 }
 
 /** The workerd entry bundled with esbuild, as a Miniflare script (the way test/worker/runtimes.test.ts does it). */
-export async function bundleWorkerd(): Promise<string> {
-  const { build } = await import('esbuild')
-  const { readFileSync } = await import('node:fs')
-  const { join } = await import('node:path')
-  const { tempDir } = await import('../worker/helpers.ts')
-  const out = join(tempDir(), 'worker.js')
-  await build({
-    entryPoints: [new URL('../../worker/entry/workerd.ts', import.meta.url).pathname],
-    bundle: true,
-    format: 'esm',
-    platform: 'neutral',
-    conditions: ['workerd', 'worker', 'browser'],
-    mainFields: ['module', 'main'],
-    target: 'es2022',
-    outfile: out,
-    logLevel: 'silent',
-  })
-  return readFileSync(out, 'utf8')
-}
+export { bundleWorkerd } from '../worker/helpers.ts'

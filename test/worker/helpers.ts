@@ -115,3 +115,22 @@ export async function until(check: () => boolean | Promise<boolean>, ms = 5000, 
 }
 
 export const json = async (res: Response) => (await res.json()) as Record<string, any>
+
+/** The workerd entry bundled as wrangler would build it (esm, workerd conditions): the script text for Miniflare. */
+export async function bundleWorkerd(): Promise<string> {
+  const { build } = await import('esbuild')
+  const { readFileSync } = await import('node:fs')
+  const out = join(tempDir(), 'worker.js')
+  await build({
+    entryPoints: [new URL('../../worker/entry/workerd.ts', import.meta.url).pathname],
+    bundle: true,
+    format: 'esm',
+    platform: 'neutral',
+    conditions: ['workerd', 'worker', 'browser'],
+    mainFields: ['module', 'main'],
+    target: 'es2022',
+    outfile: out,
+    logLevel: 'silent',
+  })
+  return readFileSync(out, 'utf8')
+}

@@ -11,9 +11,8 @@ import assert from 'node:assert/strict'
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
 import { existsSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { build } from 'esbuild'
 import { Miniflare } from 'miniflare'
-import { createSigner, rawRequest, startUpstream, tempDir, until, type Signer, type Upstream } from './helpers.ts'
+import { bundleWorkerd, createSigner, rawRequest, startUpstream, tempDir, until, type Signer, type Upstream } from './helpers.ts'
 
 let up: Upstream, signer: Signer, jws: string
 const root = new URL('../../', import.meta.url).pathname
@@ -33,21 +32,9 @@ before(async () => {
 after(() => up?.close())
 
 test('workerd (Miniflare): routing, 404 no_route and admin under /__legate/', { timeout: 60_000 }, async () => {
-  const out = join(tempDir(), 'worker.js')
-  await build({
-    entryPoints: [join(root, 'worker/entry/workerd.ts')],
-    bundle: true,
-    format: 'esm',
-    platform: 'neutral',
-    conditions: ['workerd', 'worker', 'browser'],
-    mainFields: ['module', 'main'],
-    target: 'es2022',
-    outfile: out,
-    logLevel: 'silent',
-  })
   const mf = new Miniflare({
     modules: true,
-    script: readFileSync(out, 'utf8'),
+    script: await bundleWorkerd(),
     compatibilityDate: '2026-04-01',
     bindings: { LEGATE_MESH: 'demo', LEGATE_TRUST: JSON.stringify(signer.trust.jwks), LEGATE_CONFIG: jws, LEGATE_LOG_LEVEL: 'silent' },
   })
@@ -117,11 +104,9 @@ test('Deno (npx deno run): routing, 404 no_route and admin', { timeout: 90_000, 
 })
 
 async function workerdWith(bindings: Record<string, string>, kv?: Record<string, string>) {
-  const out = join(tempDir(), 'worker.js')
-  await build({ entryPoints: [join(root, 'worker/entry/workerd.ts')], bundle: true, format: 'esm', platform: 'neutral', conditions: ['workerd', 'worker', 'browser'], mainFields: ['module', 'main'], target: 'es2022', outfile: out, logLevel: 'silent' })
   const mf = new Miniflare({
     modules: true,
-    script: readFileSync(out, 'utf8'),
+    script: await bundleWorkerd(),
     compatibilityDate: '2026-04-20',
     kvNamespaces: ['LEGATE_KV'],
     bindings: { LEGATE_MESH: 'demo', LEGATE_TRUST: JSON.stringify(signer.trust.jwks), LEGATE_LOG_LEVEL: 'silent', ...bindings },
@@ -203,9 +188,7 @@ test('npm run edge:publish puts a verified config into the local KV that wrangle
   assert.equal(JSON.parse(r.stdout).ver, 30)
   assert.match(readFileSync(join(dir, '.dev.vars'), 'utf8'), /^LEGATE_TRUST='\{"keys":/m)
   // The same persistence wrangler dev uses (--persist-to DIR → DIR/v3/kv, the namespace by its id in wrangler.toml).
-  const out = join(dir, 'worker.js')
-  await build({ entryPoints: [join(root, 'worker/entry/workerd.ts')], bundle: true, format: 'esm', platform: 'neutral', conditions: ['workerd', 'worker', 'browser'], mainFields: ['module', 'main'], target: 'es2022', outfile: out, logLevel: 'silent' })
-  const mf = new Miniflare({ modules: true, script: readFileSync(out, 'utf8'), compatibilityDate: '2026-04-20', kvNamespaces: { LEGATE_KV: '00000000000000000000000000000000' }, kvPersist: join(dir, 'state/v3/kv'), bindings: { LEGATE_MESH: 'demo', LEGATE_TRUST: JSON.stringify(signer.trust.jwks), LEGATE_LOG_LEVEL: 'silent' } })
+  const mf = new Miniflare({ modules: true, script: await bundleWorkerd(), compatibilityDate: '2026-04-20', kvNamespaces: { LEGATE_KV: '00000000000000000000000000000000' }, kvPersist: join(dir, 'state/v3/kv'), bindings: { LEGATE_MESH: 'demo', LEGATE_TRUST: JSON.stringify(signer.trust.jwks), LEGATE_LOG_LEVEL: 'silent' } })
   try {
     assert.equal(((await (await mf.dispatchFetch('http://gw/__legate/config')).json()) as { version: number }).version, 30)
     assert.equal((await mf.dispatchFetch('http://web.example/x')).status, 200)
