@@ -6,6 +6,7 @@
  * @module
  */
 import type { RouteFilter, RouteRule } from '../../protocol/schema.ts'
+import type { HeaderReader } from '../platform.ts'
 
 /** What the router looks at. Raw values: the router normalizes what it needs. */
 export interface RouteRequest {
@@ -14,7 +15,7 @@ export interface RouteRequest {
   /** The raw path, without the query. */
   path: string
   method: string
-  headers: Headers
+  headers: HeaderReader
   /** The raw search string without the leading `?`. */
   query: string
 }
