@@ -21,7 +21,7 @@ interface Results {
   label?: string
   machine: { cpus: number; cpuModel: string; memGiB: number; kernel: string; loadBefore: { loadavg1: number; busyPct: number; stealPct?: number }; loadAfter: { loadavg1: number; busyPct: number; stealPct?: number }; loadDuring?: { loadavg1: number; busyPct: number; stealPct?: number; at: string }[] }
   versions: Record<string, string>
-  options: { scenarios: string[]; rounds: number; durationS: number; warmupS: number; rate: number; upstream: string; proxyCore: number; loadCore: number }
+  options: { scenarios: string[]; rounds: number; durationS: number; warmupS: number; rate: number; upstream: string; proxyCore: number; loadCore: number; generator?: 'native' | 'node'; generatorNote?: string }
   peers: Record<string, string>
   results: Record<string, Record<string, PeerResult>>
   scale?: any
@@ -73,6 +73,14 @@ function chart(name: string, svg: string): string {
   mkdirSync(dir, { recursive: true })
   writeFileSync(join(dir, `${name}.svg`), svg)
   return `![${name}](docs/bench/${name}.svg)`
+}
+
+/** Which generator measured the latency table (results before options.generator existed: the Node one). */
+function generatorMethod(o: Results['options']): string {
+  if (o.generator === 'native')
+    return 'bench/lib/openloop.c, a native open-loop generator (C, one thread, epoll, a timerfd at each request\'s due time, up to 64 keep-alive connections; compiled on demand with `cc -O2`) that'
+  const why = o.generatorNote && /unavailable/.test(o.generatorNote) ? ` (the native bench/lib/openloop.c was unavailable: ${o.generatorNote.replace(/^.*unavailable: /, '')})` : ''
+  return `bench/lib/open-loop.ts, an open-loop generator in Node + undici${why} (up to 64 keep-alive connections; its own send lag reaches about 1 ms at p99, more than the 0.3 ms to judge) that`
 }
 
 export function writeReport(file: string): void {
@@ -153,7 +161,7 @@ export function writeReport(file: string): void {
       `- Each scenario: a ${r.options.warmupS} s warm-up per peer, then ${r.options.rounds} rounds of ${r.options.durationS} s; in each round the peers take turns, so a disturbance from outside spreads over all of them. Tables give the median of the rounds and the spread (±half of (max − min)/median).`,
       `- Max throughput: \`wrk -t1\` with keep-alive connections (32 for 100 B and 64 KiB, 16 for 1 MiB), \`--latency\` for p50/p99. Closed-loop latencies under saturation are queueing figures, not per-hop costs.`,
       `- CPU µs per request: the utime + stime of the peer's process tree (/proc/<pid>/stat, all threads and children) over the run, divided by the requests wrk completed. It is the figure least disturbed by a shared machine. RSS: VmRSS of the tree (/proc/<pid>/status) at the end of the run. The raw results also count the connections the upstream accepted during each run (nginx stub_status): after the warm-up a peer that reuses its upstream connections opens none.`,
-      `- Added latency at a fixed ${r.options.rate} req/s (rounds of ${Math.max(r.options.durationS, 5)} s): bench/lib/open-loop.ts, an open-loop generator (Node + undici, up to 64 keep-alive connections) that schedules every request at a fixed time and measures each latency from its *scheduled* time, so a stall counts against every request that should have left during it (no coordinated omission). "Added" is the median over rounds of the peer's percentile minus direct's percentile in the same round. The generator's own send lag (its p99 is in the raw results) is part of both and cancels only on average.`,
+      `- Added latency at a fixed ${r.options.rate} req/s (rounds of ${Math.max(r.options.durationS, 5)} s, each after 1 s unrecorded at the same rate): ${generatorMethod(r.options)}, schedules every request at a fixed time and measures each latency from its *scheduled* time to the end of its response, so a stall counts against every request that should have left during it (no coordinated omission). "Added" is the median over rounds of the peer's percentile minus direct's percentile in the same round. The generator's own send lag (actual send − scheduled; its p50/p99/p99.9 are in the raw results) is part of both and cancels only on average.`,
       `- legate: \`legate ambassador --config-file <signed JWS> --mesh bench --trust <jwks> --outbound <port>\`; the config (one service \`echo\` → the upstream) is made with \`legate keygen\` and \`legate sign\`; requests carry \`Host: echo\`.`,
     ].join('\n'),
     '',

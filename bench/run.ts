@@ -22,6 +22,7 @@ import { median, spread, round } from './lib/stats.ts'
 import { peers as allPeers, nginxUpstreamConfig, PORT_BASE, type Peer, type PeerContext } from './peers.ts'
 import { prepareLegate, ambassadorAvailable } from './lib/legate.ts'
 import type { OpenLoopResult } from './lib/open-loop.ts'
+import { nativeOpenLoop, nativeArgs } from './lib/openloop-native.ts'
 
 const ROOT = new URL('../', import.meta.url).pathname
 
@@ -34,7 +35,7 @@ const opt = (name: string, dflt?: string) => {
 const flag = (name: string) => argv.includes(`--${name}`)
 if (flag('help')) {
   console.log(`npm run bench -- [--scenario LIST] [--rounds N] [--duration S] [--warmup S] [--peers LIST]
-  [--upstream nginx|node] [--rate 1000] [--out FILE] [--no-report] [--label TEXT]
+  [--upstream nginx|node] [--rate 1000] [--generator native|node] [--out FILE] [--no-report] [--label TEXT]
 scenarios: ${'throughput,latency,body64k,body1m,upload1m,policy,scale,propagation'}`)
   process.exit(0)
 }
@@ -64,7 +65,11 @@ interface Sample {
   peakRssMb: number
   errors: number
   non2xx: number
+  sendLagP50Ms?: number
   sendLagP99Ms?: number
+  sendLagP999Ms?: number
+  /** Latency scenario, native generator: requests that found every open connection busy. */
+  waited?: number
   upstreamConnections?: number
   listenDrops?: number
   synRetrans?: number
@@ -139,9 +144,23 @@ function summarize(samples: Sample[]): PeerResult {
   return { rounds: samples, median: med, spread: spr }
 }
 
+// The latency scenario's generator: bench/lib/openloop.c (compiled on demand) unless
+// `--generator node` or it cannot be compiled; then bench/lib/open-loop.ts (Node + undici),
+// whose own send lag is larger than the 0.3 ms per hop to judge. Decided once, when the
+// latency scenario starts, and written into the results (options.generator).
+let generator: { kind: 'native' | 'node'; bin?: string; note: string } | undefined
+function pickGenerator(): NonNullable<typeof generator> {
+  if (generator) return generator
+  if (opt('generator') === 'node') return (generator = { kind: 'node', note: 'bench/lib/open-loop.ts (Node + undici), asked for with --generator node' })
+  const n = nativeOpenLoop()
+  if (n.bin) return (generator = { kind: 'native', bin: n.bin, note: 'bench/lib/openloop.c (native, compiled with cc -O2)' })
+  return (generator = { kind: 'node', note: `bench/lib/open-loop.ts (Node + undici): the native generator is unavailable: ${n.why}` })
+}
+
 function runOpenLoopChild(url: string, host: string | undefined, seconds: number, warm: number): Promise<OpenLoopResult> {
-  const args = ['-c', String(LOAD_CORE), process.execPath, '--import', 'tsx', join(ROOT, 'bench/lib/open-loop.ts'), '--url', url, '--rate', String(rate), '--duration', String(seconds), '--warmup', String(warm)]
-  if (host) args.push('--host', host)
+  const g = pickGenerator()
+  const o = { url, rate, durationS: seconds, warmupS: warm, host }
+  const args = ['-c', String(LOAD_CORE), ...(g.kind === 'native' ? [g.bin!, ...nativeArgs(o)] : [process.execPath, '--import', 'tsx', join(ROOT, 'bench/lib/open-loop.ts'), '--url', url, '--rate', String(rate), '--duration', String(seconds), '--warmup', String(warm), ...(host ? ['--host', host] : [])])]
   const child = spawn('taskset', args, { stdio: ['ignore', 'pipe', 'pipe'], cwd: ROOT })
   let out = ''
   let err = ''
@@ -267,7 +286,7 @@ async function main() {
         // The generator is a fresh process each run: 1 s at the same rate first warms its own
         // JIT and opens its connections, and is not recorded (else its start-up is the tail).
         const o = await runOpenLoopChild(`http://127.0.0.1:${r.port}/100b`, r.peer.host, seconds, 1)
-        s = { rps: o.rate, requests: o.sent, p50Ms: o.p50Ms, p99Ms: o.p99Ms, p999Ms: o.p999Ms, errors: o.errors, non2xx: o.non2xx, sendLagP99Ms: o.sendLagP99Ms }
+        s = { rps: o.rate, requests: o.sent, p50Ms: o.p50Ms, p99Ms: o.p99Ms, p999Ms: o.p999Ms, errors: o.errors, non2xx: o.non2xx, sendLagP50Ms: o.sendLagP50Ms, sendLagP99Ms: o.sendLagP99Ms, sendLagP999Ms: o.sendLagP999Ms, waited: o.waited }
       } else {
         const w = wrkScenarios[scenario]!
         const res = await runWrk({ url: `http://127.0.0.1:${r.port}${w.path}`, connections: w.connections, durationS: seconds, host: r.peer.host, script: w.script ? uploadScript(1024 * 1024) : undefined })
@@ -303,6 +322,7 @@ async function main() {
       }
     }
     log(`\n== ${scenario} ==`)
+    if (scenario === 'latency') log(`  generator: ${pickGenerator().note}`)
     const alive = running.filter((r) => !r.proc?.exited)
     for (const r of warmupS > 0 ? alive : []) {
       try {
@@ -318,7 +338,7 @@ async function main() {
           const s = await measure(r, scenario === 'latency' ? Math.max(durationS, 5) : durationS)
           ;(samples[r.peer.name] ??= []).push(s)
           log(
-            `  round ${round_} ${r.peer.name.padEnd(12)} ${scenario === 'latency' ? `p50 ${s.p50Ms.toFixed(3)} ms  p99 ${s.p99Ms.toFixed(3)} ms  p99.9 ${s.p999Ms?.toFixed(3)} ms  lag99 ${s.sendLagP99Ms?.toFixed(3)}` : `${Math.round(s.rps)} req/s  p50 ${s.p50Ms} ms  p99 ${s.p99Ms} ms`}  cpu ${s.cpuUsPerReq} µs/req  rss ${s.rssMb} MB${Number.isFinite(s.upstreamConnections) ? `  upconn ${s.upstreamConnections}` : ''}${s.listenDrops || s.synRetrans ? `  TCP TROUBLE: ${s.listenDrops} listen drops, ${s.synRetrans} SYN retransmits` : ''}${s.errors + s.non2xx ? `  ERRORS ${s.errors} non2xx ${s.non2xx}` : ''}`,
+            `  round ${round_} ${r.peer.name.padEnd(12)} ${scenario === 'latency' ? `p50 ${s.p50Ms.toFixed(3)} ms  p99 ${s.p99Ms.toFixed(3)} ms  p99.9 ${s.p999Ms?.toFixed(3)} ms  lag99 ${s.sendLagP99Ms?.toFixed(3)}${s.waited ? `  waited ${s.waited}` : ''}` : `${Math.round(s.rps)} req/s  p50 ${s.p50Ms} ms  p99 ${s.p99Ms} ms`}  cpu ${s.cpuUsPerReq} µs/req  rss ${s.rssMb} MB${Number.isFinite(s.upstreamConnections) ? `  upconn ${s.upstreamConnections}` : ''}${s.listenDrops || s.synRetrans ? `  TCP TROUBLE: ${s.listenDrops} listen drops, ${s.synRetrans} SYN retransmits` : ''}${s.errors + s.non2xx ? `  ERRORS ${s.errors} non2xx ${s.non2xx}` : ''}`,
           )
         } catch (err) {
           log(`  round ${round_} ${r.peer.name}: failed: ${(err as Error).message.split('\n').slice(0, 3).join(' | ')}`)
@@ -365,7 +385,7 @@ async function main() {
     label: opt('label', ''),
     machine: { cpus: cores, cpuModel, memGiB: round(totalmem() / 2 ** 30, 1), kernel: release(), loadBefore, loadAfter, loadDuring },
     versions: versions(),
-    options: { scenarios, rounds, durationS, warmupS, rate, upstream: upstreamKind, proxyCore: PROXY_CORE, loadCore: LOAD_CORE },
+    options: { scenarios, rounds, durationS, warmupS, rate, upstream: upstreamKind, proxyCore: PROXY_CORE, loadCore: LOAD_CORE, ...(generator ? { generator: generator.kind, generatorNote: generator.note } : {}) },
     peers: status,
     results,
     ...extra,

@@ -1,0 +1,74 @@
+/**
+ * The native open-loop generator (bench/lib/openloop.c) from TypeScript: compiled on demand
+ * with `cc -O2` into bench/results/tmp/ (git-ignored; rebuilt when the source is newer), and
+ * run with the same options and the same result shape as bench/lib/open-loop.ts, so the
+ * latency scenario can use either. It is the default because the Node generator's own send
+ * lag (0.7–1.2 ms at p99) is larger than the 0.3 ms per hop that has to be judged; without a C
+ * compiler the bench falls back to the Node one and says so.
+ *
+ * CLI: node --import tsx bench/lib/openloop-native.ts --url http://127.0.0.1:8080/100b --rate 1000 --duration 5 [--host echo]
+ * @module
+ */
+import { spawn, spawnSync } from 'node:child_process'
+import { existsSync, mkdirSync, renameSync, statSync } from 'node:fs'
+import { join } from 'node:path'
+import { which } from './proc.ts'
+import type { OpenLoopOptions, OpenLoopResult } from './open-loop.ts'
+
+const ROOT = new URL('../../', import.meta.url).pathname
+const SOURCE = join(ROOT, 'bench/lib/openloop.c')
+const CACHE = join(ROOT, 'bench/results/tmp')
+
+let built: { bin?: string; why?: string } | undefined
+
+/** The compiled generator's path, or why there is none (no `cc`, a compile error). Built once per process. */
+export function nativeOpenLoop(): { bin?: string; why?: string } {
+  if (built) return built
+  const bin = join(CACHE, 'openloop')
+  if (existsSync(bin) && statSync(bin).mtimeMs >= statSync(SOURCE).mtimeMs) return (built = { bin })
+  const cc = which('cc')
+  if (!cc) return (built = { why: 'no C compiler (`cc`) on the PATH' })
+  mkdirSync(CACHE, { recursive: true })
+  // Into a private name first, then renamed: another bench starting at the same moment must
+  // never run a half-written binary.
+  const tmp = `${bin}.${process.pid}`
+  const r = spawnSync(cc, ['-O2', '-o', tmp, SOURCE], { encoding: 'utf8' })
+  if (r.status !== 0) return (built = { why: `cc -O2 bench/lib/openloop.c failed: ${(r.stderr || r.error?.message || '').trim().split('\n').slice(0, 3).join(' | ')}` })
+  renameSync(tmp, bin)
+  return (built = { bin })
+}
+
+/** The generator's arguments for these options. */
+export function nativeArgs(o: OpenLoopOptions): string[] {
+  const args = ['--url', o.url, '--rate', String(o.rate), '--duration', String(o.durationS), '--warmup', String(o.warmupS ?? 1), '--connections', String(o.connections ?? 64)]
+  if (o.host) args.push('--host', o.host)
+  return args
+}
+
+/** Runs the native generator (unpinned; the harness pins it with taskset itself). */
+export async function openLoopNative(o: OpenLoopOptions): Promise<OpenLoopResult> {
+  const { bin, why } = nativeOpenLoop()
+  if (!bin) throw new Error(`native open-loop generator unavailable: ${why}`)
+  const child = spawn(bin, nativeArgs(o), { stdio: ['ignore', 'pipe', 'pipe'] })
+  let out = ''
+  let err = ''
+  child.stdout.on('data', (b) => (out += b))
+  child.stderr.on('data', (b) => (err += b))
+  return new Promise((resolve, reject) =>
+    child.on('exit', (code) => (code === 0 ? resolve(JSON.parse(out.trim().split('\n').pop()!)) : reject(new Error(`openloop exited ${code}: ${err.trim()}`)))),
+  )
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const arg = (name: string, dflt?: string) => {
+    const i = process.argv.indexOf(`--${name}`)
+    return i > 0 ? process.argv[i + 1]! : dflt
+  }
+  const url = arg('url')
+  if (!url) {
+    console.error('usage: openloop-native.ts --url URL --rate N --duration S [--host H] [--connections N] [--warmup S]')
+    process.exit(2)
+  }
+  const r = await openLoopNative({ url, rate: Number(arg('rate', '1000')), durationS: Number(arg('duration', '5')), host: arg('host'), connections: Number(arg('connections', '64')), warmupS: Number(arg('warmup', '1')) })
+  process.stdout.write(JSON.stringify(r) + '\n')
+}
