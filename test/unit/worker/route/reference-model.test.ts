@@ -132,7 +132,7 @@ test('the compiled table agrees with a brute-force model on 3,000 random configs
     const hit = table.match(request)
     const got = hit && `${hit.rule.route}[${hit.rule.index}]${hit.matchedPrefix ?? ''}`
     const want = model(config, request)
-    if (got !== want) assert.fail(`case ${i}: table ${got}, model ${want}\nrequest ${JSON.stringify({ ...request, headers: Object.fromEntries(request.headers) })}\nroutes ${JSON.stringify(config.routes)}`)
+    if (got !== want) assert.fail(`case ${i}: table ${got}, model ${want}\nrequest ${JSON.stringify({ ...request, headers: Object.fromEntries(request.headers as Headers) })}\nroutes ${JSON.stringify(config.routes)}`)
     if (want) hits++
   }
   // The generator must exercise both outcomes, or the agreement would say little.
