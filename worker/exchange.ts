@@ -6,6 +6,7 @@
 import type { RouteMatchResult } from './route/types.ts'
 import type { Snapshot } from './config/snapshot.ts'
 import type { TraceContext } from './observe/trace-context.ts'
+import type { HeaderReader } from './platform.ts'
 
 export type Direction = 'inbound' | 'outbound' | 'gateway'
 
@@ -28,6 +29,8 @@ export interface Exchange {
   readonly path: string
   /** Query without the `?`; '' for none. */
   readonly query: string
+  /** The client's request headers (read-only: edits go through `UpstreamRequest`). */
+  readonly headers: HeaderReader
   match: RouteMatchResult | undefined
   /** Metrics/log labels: from the config only. */
   route: string

@@ -6,6 +6,16 @@
  */
 import type { Context } from 'hono'
 
+/**
+ * The request headers as the core reads them: by name, lowercase, values of repeated
+ * fields joined with ", " (as `Headers.get`). A web `Headers` is one; the Node platform
+ * reads the parser's raw list instead, so a request that needs no full `Headers` never
+ * builds one.
+ */
+export interface HeaderReader {
+  get(name: string): string | null
+}
+
 /** One attempt at one endpoint, as the core decided it. */
 export interface UpstreamRequest {
   /** The endpoint origin, e.g. `http://127.0.0.1:9001`. */
@@ -80,6 +90,8 @@ export interface Platform {
   forward: UpstreamForward
   /** The peer address of the request, or '' when the runtime cannot tell. */
   clientAddress(c: Context): string
+  /** The request's headers for reading (default: `c.req.raw.headers`). */
+  requestHeaders?(c: Context): HeaderReader
   /** Keeps background work alive past the response where the runtime needs it (workerd). */
   waitUntil(c: Context | undefined, work: Promise<unknown>): void
   /** A repeating timer that does not keep the process alive by itself (health checks, polls). */

@@ -43,11 +43,11 @@ export function authzStage(options: AuthzStageOptions = {}): StageFactory {
       // A browser's CORS preflight carries no credentials; on a rule with a CORS filter it is
       // answered by that filter (later in the chain) and never forwarded, as Envoy runs its
       // CORS filter before RBAC. Any other OPTIONS request is authorized as usual.
-      if (ex.method === 'OPTIONS' && isCorsPreflightOfRule(ex, c.req.raw.headers)) return undefined
+      if (ex.method === 'OPTIONS' && isCorsPreflightOfRule(ex)) return undefined
       const decision = t.decide(ex.service, {
         method: ex.method,
         path: ex.path,
-        headers: c.req.raw.headers,
+        headers: ex.headers,
         source: ex.source,
         ip: ex.client ? ipOf(ex.client) : undefined,
       })
@@ -59,6 +59,6 @@ export function authzStage(options: AuthzStageOptions = {}): StageFactory {
   }
 }
 
-function isCorsPreflightOfRule(ex: Exchange, headers: Headers): boolean {
-  return headers.has('origin') && headers.has('access-control-request-method') && (ex.match?.rule.filters.some((f) => f.type === 'CORS') ?? false)
+function isCorsPreflightOfRule(ex: Exchange): boolean {
+  return ex.headers.get('origin') !== null && ex.headers.get('access-control-request-method') !== null && (ex.match?.rule.filters.some((f) => f.type === 'CORS') ?? false)
 }

@@ -91,7 +91,7 @@ export function createChain(options: ChainOptions): Chain {
     let pathStart = url.indexOf('/', schemeEnd)
     if (pathStart < 0) pathStart = url.length
     const q = url.indexOf('?', pathStart)
-    const headers = c.req.raw.headers
+    const headers = platform.requestHeaders ? platform.requestHeaders(c) : c.req.raw.headers
     return {
       direction,
       snapshot: holder.current,
@@ -104,6 +104,7 @@ export function createChain(options: ChainOptions): Chain {
       host: url.slice(schemeEnd, pathStart),
       path: q < 0 ? url.slice(pathStart) || '/' : url.slice(pathStart, q) || '/',
       query: q < 0 ? '' : url.slice(q + 1),
+      headers,
       match: undefined,
       route: '',
       service: '',
@@ -205,8 +206,8 @@ export function createChain(options: ChainOptions): Chain {
   }
 
   /** The upstream headers this hop sets: x-forwarded-for appended, request id, traceparent. */
-  function setHeaders(ex: Exchange, c: Context): string[] {
-    const xff = c.req.raw.headers.get('x-forwarded-for')
+  function setHeaders(ex: Exchange): string[] {
+    const xff = ex.headers.get('x-forwarded-for')
     const set = [
       'x-forwarded-for',
       ex.client ? (xff ? `${xff}, ${ex.client}` : ex.client) : (xff ?? ''),
@@ -252,7 +253,7 @@ export function createChain(options: ChainOptions): Chain {
     const ex = begin(c, direction)
     const snapshot = ex.snapshot
     if (!snapshot) return reply(ex, 'not_ready', 'no valid config has been applied yet')
-    const match = snapshot.table.match({ host: ex.host, path: ex.path, method: ex.method, headers: c.req.raw.headers, query: ex.query })
+    const match = snapshot.table.match({ host: ex.host, path: ex.path, method: ex.method, headers: ex.headers, query: ex.query })
     if (!match) return reply(ex, 'no_route', `no route for ${ex.host}${ex.path}`)
     ex.match = match
     const rule = match.rule
@@ -282,7 +283,7 @@ export function createChain(options: ChainOptions): Chain {
       method: ex.method,
       path: ex.query ? `${path}?${ex.query}` : path,
       host,
-      set: ex.upstreamSet ? [...setHeaders(ex, c), ...ex.upstreamSet] : setHeaders(ex, c),
+      set: ex.upstreamSet ? [...setHeaders(ex), ...ex.upstreamSet] : setHeaders(ex),
       drop: DROP_INBOUND,
       editRequestHeaders: rule.requestHeaders,
       editResponseHeaders: responseEditor(ex, rule.responseHeaders),
@@ -315,7 +316,7 @@ export function createChain(options: ChainOptions): Chain {
       let stopped = runStages(ex, c, snapshot, 'inbound')
       if (stopped instanceof Promise) stopped = await stopped
       if (stopped) return stopped
-      const set = setHeaders(ex, c)
+      const set = setHeaders(ex)
       if (ex.source) set.push(SOURCE_HEADER, ex.source)
       return forward(c, ex, appService, {
         method: ex.method,

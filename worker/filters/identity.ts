@@ -60,7 +60,7 @@ function inboundStage(verifier: IdentityVerifier, options: IdentityStageOptions)
   return async (ex: Exchange, c: Context) => {
     // The chain drops both headers from what goes upstream and sends `x-legate-source`
     // from `ex.source` alone; here the token is only read.
-    const token = c.req.raw.headers.get(IDENTITY_HEADER)
+    const token = ex.headers.get(IDENTITY_HEADER)
     if (token === null) return undefined
     try {
       if (!ex.service) throw new LegateError('unauthenticated', 'the request is for no service, so no token can be for it')

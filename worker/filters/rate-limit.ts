@@ -38,7 +38,7 @@ export function rateLimitStage(options: RateLimitStageOptions = {}): StageFactor
         host: ex.host,
         path: ex.path,
         method: ex.method,
-        headers: c.req.raw.headers,
+        headers: ex.headers,
         query: ex.query,
         source: ex.source,
         ip: ex.client || undefined,

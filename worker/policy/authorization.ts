@@ -13,13 +13,14 @@ import { cidrContains, parseCidr, type Cidr, type IpAddress } from '../../protoc
 import type { AuthorizationPolicy } from '../../protocol/schema.ts'
 import { compileStringPatterns, type StringPredicate } from './string-pattern.ts'
 import { normalizePath } from './normalize-path.ts'
+import type { HeaderReader } from '../platform.ts'
 
 /** What a policy looks at. */
 export interface AuthorizationRequest {
   method: string
   /** The request path without the query (normalized here). */
   path: string
-  headers: Headers
+  headers: HeaderReader
   /** The verified source service, or undefined when the caller is unauthenticated. */
   source: string | undefined
   /** The client address, or undefined when the runtime cannot tell. */
@@ -44,7 +45,7 @@ export interface AuthorizationTable {
 interface Prepared {
   method: string
   path: string
-  headers: Headers
+  headers: HeaderReader
   source: string | undefined
   ip: IpAddress | undefined
 }

@@ -4,8 +4,9 @@
  * rather than piling every key-less request on one endpoint.
  * @module
  */
+import type { HeaderReader } from '../platform.ts'
 
-export type HashKeyOf = (headers: Headers, clientIp: string | undefined) => string | undefined
+export type HashKeyOf = (headers: HeaderReader, clientIp: string | undefined) => string | undefined
 
 export function compileHashKey(spec: string): HashKeyOf {
   if (spec === 'client-ip') return (_headers, clientIp) => clientIp || undefined

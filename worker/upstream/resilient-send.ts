@@ -12,7 +12,7 @@
  * @module
  */
 import type { Context } from 'hono'
-import type { Platform, UpstreamRequest, UpstreamResult } from '../platform.ts'
+import type { HeaderReader, Platform, UpstreamRequest, UpstreamResult } from '../platform.ts'
 import type { ConfigHolder } from '../config/holder.ts'
 import type { Snapshot } from '../config/snapshot.ts'
 import type { LegateMetrics } from '../observe/legate-metrics.ts'
@@ -55,37 +55,38 @@ export interface ResilientSend {
  * here). HTTP/1.1 says so with Content-Length or Transfer-Encoding; an HTTP/2 request (gRPC)
  * usually has neither, so a POST, PUT or PATCH without a length counts as having one.
  */
-function hasBody(req: Request): boolean {
-  const h = req.headers
+function hasBody(ex: Exchange): boolean {
+  const h = ex.headers
   const length = h.get('content-length')
   if (length !== null) return length !== '0'
-  if (h.has('transfer-encoding')) return true
-  const m = req.method
+  if (h.get('transfer-encoding') !== null) return true
+  const m = ex.method
   return m === 'POST' || m === 'PUT' || m === 'PATCH'
 }
 
 /**
- * One request's call options. `signal` and `headers` are getters: `call` reads them only
- * when it needs them (a failed try, a retry, a breaker's wait, a ring-hash key), and on
- * @hono/node-server reading `request.signal` allocates an AbortController per request.
+ * One request's call options. `signal` is a getter: `call` reads it only when it needs it
+ * (a failed try, a retry, a breaker's wait), and on @hono/node-server reading
+ * `request.signal` allocates an AbortController per request.
  */
 class CallOf implements CallOptions {
   readonly retry: CallOptions['retry']
   readonly timeouts: CallOptions['timeouts']
+  readonly headers: HeaderReader
+  readonly clientIp: string
   constructor(
     private readonly raw: Request,
+    ex: Exchange,
     rule: CompiledRule | undefined,
     readonly replayable: boolean,
-    readonly clientIp: string,
   ) {
     this.retry = rule?.retry
     this.timeouts = rule?.timeouts
+    this.headers = ex.headers
+    this.clientIp = ex.client
   }
   get signal(): AbortSignal {
     return this.raw.signal
-  }
-  get headers(): Headers {
-    return this.raw.headers
   }
 }
 
@@ -171,7 +172,7 @@ export function createResilientSend(options: ResilientSendOptions): ResilientSen
         ex.endpoint = t.origin
         return platform.forward(c, req)
       },
-      new CallOf(c.req.raw, rule, replayable, ex.client),
+      new CallOf(c.req.raw, ex, rule, replayable),
     )
 
   /** A request with a body a retry or a mirror may need again: a small one is buffered first. */
@@ -182,7 +183,7 @@ export function createResilientSend(options: ResilientSendOptions): ResilientSen
       req.body = prepared.stream
       // A body of unknown length (HTTP/2, chunked) that streams on may still be retried where
       // no try has read it (a refused connection); the forwards refuse a stream already read.
-      return callUpstream(c, ex, upstream, req, rule, raw.headers.get('content-length') === null)
+      return callUpstream(c, ex, upstream, req, rule, ex.headers.get('content-length') === null)
     }
     const bytes = (req.body = prepared.bytes)
     if (rule.filters.length > 0) fireMirrors(rule, raw, req, bytes)
@@ -196,7 +197,7 @@ export function createResilientSend(options: ResilientSendOptions): ResilientSen
     if (!upstream) return direct(c, ex, target)
     const rule = ex.match?.rule
     const req = target.request as UpstreamRequest
-    if (hasBody(c.req.raw)) {
+    if (hasBody(ex)) {
       // Buffer a small body only when a retry or a mirror may need it again; else stream it once.
       if (rule && (rule.retry || rule.filters.some((f) => f.type === 'RequestMirror'))) return sendBuffered(c, ex, upstream, req, rule)
       return callUpstream(c, ex, upstream, req, rule, false)

@@ -19,6 +19,9 @@ import { createHealthChecker, type HealthChecker, type SetIntervalLike } from '.
 import { createOutlierDetector, type OutlierDetector } from './outlier-detection.ts'
 import { backoffDelay, classifyError, isEndpointFailure, isRetryable, type RetryPolicy, type TryOutcome } from './retry.ts'
 import { createRetryBudget, DEFAULT_RETRY_BUDGET, type RetryBudget, type RetryBudgetConfig } from './retry-budget.ts'
+import type { HeaderReader } from '../platform.ts'
+
+const NO_HEADERS: HeaderReader = { get: () => null }
 
 /** What one try gets from `call()`; the platform's forward fills in the rest. */
 export interface TryRequest {
@@ -48,7 +51,7 @@ export interface CallOptions {
   /** Whether the request body can be sent again (none, or buffered): without it no retry. */
   replayable: boolean
   /** For ring-hash keys. */
-  headers?: Headers
+  headers?: HeaderReader
   clientIp?: string
   /**
    * The client's abort: stops waiting, backoff and retries. Read only when needed (a
@@ -231,7 +234,7 @@ export function createServiceUpstream(config: ServiceConfig, options: ServiceUps
       holdsRetry: false,
       options: o,
     }
-    const key = hashKeyOf?.(o.headers ?? new Headers(), o.clientIp)
+    const key = hashKeyOf?.(o.headers ?? NO_HEADERS, o.clientIp)
     let exclude: Endpoint | undefined
     // The delivered response's body, while it streams: the counters stay taken until it ends.
     let streaming: Promise<unknown> | undefined

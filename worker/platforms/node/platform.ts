@@ -9,6 +9,7 @@ import { createUndiciForward, type UndiciForwardOptions } from './undici-forward
 import { createFileStateStore } from './state-file.ts'
 import { createLogWriter } from './log-writer.ts'
 import { createProtocolForward, type ProtocolForward } from './protocol-forward.ts'
+import { RawHeaderReader } from './raw-headers.ts'
 
 export interface NodePlatformOptions extends UndiciForwardOptions {
   /** `--state DIR`: where the last-known-good config is kept. */
@@ -38,6 +39,10 @@ export function createNodePlatform(options: NodePlatformOptions): NodePlatform {
     clientAddress(c) {
       const addr = (c.env as HttpBindings | undefined)?.incoming?.socket?.remoteAddress ?? ''
       return addr.startsWith('::ffff:') ? addr.slice(7) : addr
+    },
+    requestHeaders(c) {
+      const incoming = (c.env as HttpBindings | undefined)?.incoming
+      return incoming ? new RawHeaderReader(incoming.rawHeaders) : c.req.raw.headers
     },
     waitUntil(_c, work) {
       void work.catch(() => {})
