@@ -25,7 +25,9 @@
  * them, i.e. from the actual send: stalls are hidden. Here the loop is one thread, epoll, a
  * timerfd armed at the next due time (CLOCK_MONOTONIC, absolute), timer slack set to 1 ns,
  * and optionally a short busy-poll before each due time (--spin-us) for the last microseconds.
- * The send lag (actual send - scheduled) is reported so that one can see it is small.
+ * The send lag (actual send - scheduled) is reported so that one can see it is small; its
+ * percentiles leave out the requests that waited for a connection (their wait is the peer's,
+ * and it is in their latency; --samples has every request's lag).
  *
  * Only 127.0.0.1: the bench runs on a shared machine and must never load anything else.
  * Percentiles are exact: every recorded latency is kept (int64 ns) and sorted, nearest rank.
@@ -83,7 +85,8 @@ static ns_t t0;
 static long total, warm, rec;          /* requests in all, of the warm-up, recorded */
 static ns_t *lat, *lag;                /* per recorded request; -1 = not completed / not sent */
 static unsigned char *waited_flag;     /* per recorded request: found no idle connection */
-static long sent, completed, ok2xx, non2xx, errors, timeouts, connect_errors, waited;
+static long sent, completed, ok2xx, non2xx, errors, timeouts, connect_errors, connect_failed, waited;
+static long peer_closed; /* idle keep-alive connections the server closed, or broken at the next send */
 static long opened, open_now, max_open, connecting;
 static struct conn **conns;            /* cap slots; NULL = free */
 static struct conn **idle;             /* stack of idle connections (LIFO keeps one hot) */
@@ -188,6 +191,7 @@ static int send_req(struct conn *c, long i) {
   ns_t t = now_ns();
   if (write_req(c) < 0) {
     if (c->wrote == 0) {
+      peer_closed++;
       close_conn(c);
       return -1;
     }
@@ -314,11 +318,13 @@ static void on_readable(struct conn *c) {
         complete(c, t);
       } else {
         if (c->st == C_BUSY) fail_request(c->req, 0);
+        else peer_closed++;
         close_conn(c);
       }
       return;
     }
     if (c->st != C_BUSY) { /* bytes nobody asked for */
+      peer_closed++;
       close_conn(c);
       return;
     }
@@ -340,7 +346,7 @@ static void on_event(struct conn *c, uint32_t ev) {
     int err = 0;
     socklen_t len = sizeof err;
     if (c->since < 0 || getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0 || err || (ev & (EPOLLERR | EPOLLHUP))) {
-      connect_errors++;
+      connect_errors++, connect_failed++;
       close_conn(c);
       return;
     }
@@ -400,7 +406,7 @@ static void check_timeouts(ns_t now) {
       fail_request(c->req, 1);
       close_conn(c);
     } else if (c->st == C_CONNECTING && now - c->since > limit) {
-      connect_errors++;
+      connect_errors++, connect_failed++;
       close_conn(c);
     }
   }
@@ -557,16 +563,16 @@ int main(int argc, char **argv) {
   double sum = 0;
   for (long i = 0; i < rec; i++) {
     if (lat[i] >= 0) sum += (double)(lat[m++] = lat[i]);
-    if (lag[i] >= 0) lag[ml++] = lag[i];
+    if (lag[i] >= 0 && !waited_flag[i]) lag[ml++] = lag[i]; /* own lag: not the wait for a connection */
   }
   qsort(lat, (size_t)m, sizeof *lat, cmp_ns);
   qsort(lag, (size_t)ml, sizeof *lag, cmp_ns);
   printf("{\"generator\":\"openloop.c\",\"rate\":%g,\"durationS\":%g,\"warmupS\":%g,\"connectionsCap\":%ld,"
          "\"sent\":%ld,\"completed\":%ld,\"ok\":%ld,\"non2xx\":%ld,\"errors\":%ld,\"timeouts\":%ld,"
-         "\"waited\":%ld,\"connectionsOpened\":%ld,\"maxConnections\":%ld,"
+         "\"waited\":%ld,\"connectionsOpened\":%ld,\"maxConnections\":%ld,\"connectFailed\":%ld,\"peerClosed\":%ld,"
          "\"p50Ms\":%.4f,\"p90Ms\":%.4f,\"p99Ms\":%.4f,\"p999Ms\":%.4f,\"maxMs\":%.4f,\"meanMs\":%.4f,"
          "\"sendLagP50Ms\":%.4f,\"sendLagP99Ms\":%.4f,\"sendLagP999Ms\":%.4f,\"sendLagMaxMs\":%.4f}\n",
-         rate, duration_s, warmup_s, cap, sent, completed, ok2xx, non2xx, errors, timeouts, waited, opened, max_open,
+         rate, duration_s, warmup_s, cap, sent, completed, ok2xx, non2xx, errors, timeouts, waited, opened, max_open, connect_failed, peer_closed,
          pct(lat, m, 50), pct(lat, m, 90), pct(lat, m, 99), pct(lat, m, 99.9), pct(lat, m, 100), m ? sum / (double)m / 1e6 : -1,
          pct(lag, ml, 50), pct(lag, ml, 99), pct(lag, ml, 99.9), pct(lag, ml, 100));
   return 0;
