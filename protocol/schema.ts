@@ -407,40 +407,70 @@ function serviceReference(mesh: z.output<typeof meshShape>, ctx: Ctx) {
   }
 }
 
-function checkRoutes(mesh: z.output<typeof meshShape>, ctx: Ctx) {
-  const ref = serviceReference(mesh, ctx)
-  mesh.routes.forEach((route, ri) =>
-    route.rules.forEach((rule, ki) => {
-      const at = (...rest: (string | number)[]) => ['routes', ri, 'rules', ki, ...rest]
-      rule.backendRefs.forEach((b, bi) => ref(b.name, at('backendRefs', bi, 'name')))
-      if (rule.backendRefs.length > 0 && rule.backendRefs.every((b) => b.weight === 0)) {
-        ctx.addIssue({ code: 'custom', path: at('backendRefs'), message: 'every backendRef has weight 0' })
-      }
-      const types = rule.filters.map((f) => f.type)
-      rule.filters.forEach((f, fi) => {
-        if (f.type !== 'RequestMirror' && types.indexOf(f.type) !== fi) {
-          ctx.addIssue({ code: 'custom', path: at('filters', fi, 'type'), message: `filter ${f.type} may appear once per rule` })
-        }
-        if (f.type === 'RequestMirror') ref(f.requestMirror.backendRef.name, at('filters', fi, 'requestMirror', 'backendRef', 'name'))
-        const path = f.type === 'URLRewrite' ? f.urlRewrite.path : f.type === 'RequestRedirect' ? f.requestRedirect.path : undefined
-        if (path?.type === 'ReplacePrefixMatch' && !rule.matches.every((m) => m.path.type === 'PathPrefix')) {
-          ctx.addIssue({ code: 'custom', path: at('filters', fi), message: 'ReplacePrefixMatch needs every match of the rule to be a PathPrefix match' })
-        }
-      })
-      if (types.includes('URLRewrite') && types.includes('RequestRedirect')) {
-        ctx.addIssue({ code: 'custom', path: at('filters'), message: 'URLRewrite and RequestRedirect cannot be used together' })
-      }
-      if (rule.backendRefs.length === 0 && !types.includes('RequestRedirect')) {
-        ctx.addIssue({ code: 'custom', path: at('backendRefs'), message: 'a rule needs backendRefs or a RequestRedirect filter' })
-      }
-      rule.matches.forEach((m, mi) => checkMatch(m, at('matches', mi), ctx))
-      const t = rule.timeouts
-      if (t?.request && t.backendRequest && t.backendRequest > t.request) {
-        ctx.addIssue({ code: 'custom', path: at('timeouts', 'backendRequest'), message: 'backendRequest must not be longer than request' })
-      }
-    }),
-  )
+/**
+ * A part of the output that should be a list. `forEach` and friends throw on anything else,
+ * and so does this: a broken part stops its check at the same point either way.
+ */
+function list<T>(value: readonly T[]): readonly T[] {
+  if (!Array.isArray(value)) throw new TypeError('not a list')
+  return value
+}
 
+const rulePath = (ri: number, ki: number, ...rest: (string | number)[]) => ['routes', ri, 'rules', ki, ...rest]
+
+// Loops rather than callbacks, and a path built only for an issue: a config of 10,000 routes
+// has tens of thousands of references, and allocating a path for each one that is fine was
+// most of this check's time.
+function checkRoutes(mesh: z.output<typeof meshShape>, ctx: Ctx) {
+  const services = new Set(mesh.services.map((s) => s.name))
+  const routes = list(mesh.routes)
+  for (let ri = 0; ri < routes.length; ri++) {
+    const rules = list(routes[ri]!.rules)
+    for (let ki = 0; ki < rules.length; ki++) checkRule(rules[ki]!, ri, ki, services, ctx)
+  }
+}
+
+function checkRule(rule: RouteRule, ri: number, ki: number, services: ReadonlySet<string>, ctx: Ctx) {
+  const refs = list(rule.backendRefs)
+  let allZero = refs.length > 0
+  for (let bi = 0; bi < refs.length; bi++) {
+    const { name, weight } = refs[bi]!
+    if (!services.has(name)) ctx.addIssue({ code: 'custom', path: rulePath(ri, ki, 'backendRefs', bi, 'name'), message: `no service named "${name}"` })
+    if (weight !== 0) allZero = false
+  }
+  if (allZero) ctx.addIssue({ code: 'custom', path: rulePath(ri, ki, 'backendRefs'), message: 'every backendRef has weight 0' })
+  const filters = list(rule.filters)
+  if (filters.length > 0) checkFilters(rule, filters, ri, ki, services, ctx)
+  else if (refs.length === 0) ctx.addIssue({ code: 'custom', path: rulePath(ri, ki, 'backendRefs'), message: 'a rule needs backendRefs or a RequestRedirect filter' })
+  const matches = list(rule.matches)
+  for (let mi = 0; mi < matches.length; mi++) checkMatch(matches[mi]!, ctx, () => rulePath(ri, ki, 'matches', mi))
+  const t = rule.timeouts
+  if (t?.request && t.backendRequest && t.backendRequest > t.request) {
+    ctx.addIssue({ code: 'custom', path: rulePath(ri, ki, 'timeouts', 'backendRequest'), message: 'backendRequest must not be longer than request' })
+  }
+}
+
+function checkFilters(rule: RouteRule, filters: readonly RouteFilter[], ri: number, ki: number, services: ReadonlySet<string>, ctx: Ctx) {
+  const at = (...rest: (string | number)[]) => rulePath(ri, ki, ...rest)
+  const types = filters.map((f) => f.type)
+  filters.forEach((f, fi) => {
+    if (f.type !== 'RequestMirror' && types.indexOf(f.type) !== fi) {
+      ctx.addIssue({ code: 'custom', path: at('filters', fi, 'type'), message: `filter ${f.type} may appear once per rule` })
+    }
+    if (f.type === 'RequestMirror' && !services.has(f.requestMirror.backendRef.name)) {
+      ctx.addIssue({ code: 'custom', path: at('filters', fi, 'requestMirror', 'backendRef', 'name'), message: `no service named "${f.requestMirror.backendRef.name}"` })
+    }
+    const path = f.type === 'URLRewrite' ? f.urlRewrite.path : f.type === 'RequestRedirect' ? f.requestRedirect.path : undefined
+    if (path?.type === 'ReplacePrefixMatch' && !rule.matches.every((m) => m.path.type === 'PathPrefix')) {
+      ctx.addIssue({ code: 'custom', path: at('filters', fi), message: 'ReplacePrefixMatch needs every match of the rule to be a PathPrefix match' })
+    }
+  })
+  if (types.includes('URLRewrite') && types.includes('RequestRedirect')) {
+    ctx.addIssue({ code: 'custom', path: at('filters'), message: 'URLRewrite and RequestRedirect cannot be used together' })
+  }
+  if (rule.backendRefs.length === 0 && !types.includes('RequestRedirect')) {
+    ctx.addIssue({ code: 'custom', path: at('backendRefs'), message: 'a rule needs backendRefs or a RequestRedirect filter' })
+  }
 }
 
 function checkPolicies(mesh: z.output<typeof meshShape>, ctx: Ctx) {
@@ -460,26 +490,33 @@ function checkPolicies(mesh: z.output<typeof meshShape>, ctx: Ctx) {
     ),
   )
   mesh.policies.rateLimits.forEach((p, pi) => {
-    if (p.match) checkMatch(p.match, ['policies', 'rateLimits', pi, 'match'], ctx)
+    if (p.match) checkMatch(p.match, ctx, () => ['policies', 'rateLimits', pi, 'match'])
   })
 }
 
-function checkMatch(m: z.output<typeof routeMatchSchema>, path: (string | number)[], ctx: Ctx) {
+/** `path` gives the match's own path, built only when there is an issue to report. */
+function checkMatch(m: z.output<typeof routeMatchSchema>, ctx: Ctx, path: () => (string | number)[]) {
   const value = m.path.value
   if (m.path.type === 'RegularExpression') {
     const r = regex.safeParse(value)
-    if (!r.success) ctx.addIssue({ code: 'custom', path: [...path, 'path', 'value'], message: r.error.issues[0]!.message })
+    if (!r.success) ctx.addIssue({ code: 'custom', path: [...path(), 'path', 'value'], message: r.error.issues[0]!.message })
   } else if (!value.startsWith('/')) {
-    ctx.addIssue({ code: 'custom', path: [...path, 'path', 'value'], message: 'must start with "/"' })
-  } else if (/\/\/|\/\.\.?(\/|$)|[?#%]/.test(value) && !(m.path.type === 'Exact' && value === '/')) {
-    ctx.addIssue({ code: 'custom', path: [...path, 'path', 'value'], message: 'must be a normalized path without "//", "/./", "/../", "%", "?" or "#"' })
+    ctx.addIssue({ code: 'custom', path: [...path(), 'path', 'value'], message: 'must start with "/"' })
+  } else if (NOT_NORMALIZED_RE.test(value) && !(m.path.type === 'Exact' && value === '/')) {
+    ctx.addIssue({ code: 'custom', path: [...path(), 'path', 'value'], message: 'must be a normalized path without "//", "/./", "/../", "%", "?" or "#"' })
   }
-  for (const [field, list] of [['headers', m.headers], ['queryParams', m.queryParams]] as const) {
-    list.forEach((h, hi) => {
-      if (h.type !== 'RegularExpression') return
-      const r = regex.safeParse(h.value)
-      if (!r.success) ctx.addIssue({ code: 'custom', path: [...path, field, hi, 'value'], message: r.error.issues[0]!.message })
-    })
+  checkValueRegexes(list(m.headers), 'headers', ctx, path)
+  checkValueRegexes(list(m.queryParams), 'queryParams', ctx, path)
+}
+
+const NOT_NORMALIZED_RE = /\/\/|\/\.\.?(\/|$)|[?#%]/
+
+function checkValueRegexes(checks: readonly { type: string; value: string }[], field: string, ctx: Ctx, path: () => (string | number)[]) {
+  for (let hi = 0; hi < checks.length; hi++) {
+    const h = checks[hi]!
+    if (h.type !== 'RegularExpression') continue
+    const r = regex.safeParse(h.value)
+    if (!r.success) ctx.addIssue({ code: 'custom', path: [...path(), field, hi, 'value'], message: r.error.issues[0]!.message })
   }
 }
 
