@@ -65,6 +65,7 @@ struct conn {
   enum cstate st;
   long req;      /* request in flight (index), -1 when none */
   size_t wrote;  /* bytes of the request written so far */
+  int want_out;  /* EPOLLOUT is on (a connect or a write under way) */
   ns_t since;    /* connect start (for the timeout of C_CONNECTING) */
   enum pstate ps;
   int status, chunked, close_after, http10, keep_alive;
@@ -85,7 +86,7 @@ static ns_t t0;
 static long total, warm, rec;          /* requests in all, of the warm-up, recorded */
 static ns_t *lat, *lag;                /* per recorded request; -1 = not completed / not sent */
 static unsigned char *waited_flag;     /* per recorded request: found no idle connection */
-static long sent, completed, ok2xx, non2xx, errors, timeouts, connect_errors, connect_failed, waited;
+static long sent, completed, ok2xx, non2xx, errors, connect_errors, connect_failed, waited;
 static long peer_closed; /* idle keep-alive connections the server closed, or broken at the next send */
 static long opened, open_now, max_open, connecting;
 static struct conn **conns;            /* cap slots; NULL = free */
@@ -120,11 +121,13 @@ static void idle_remove(struct conn *c) {
     }
 }
 
-/* A request that will not complete: counted once, by the caller's reason. */
-static void fail_request(long i, int timed_out) {
+/* A request that will not complete, counted once with its reason. */
+enum why { E_BROKEN, E_TIMEOUT, E_MALFORMED, E_UNSENT };
+static long why_count[4];
+static void fail_request(long i, enum why w) {
   if (i < warm) return;
   errors++;
-  if (timed_out) timeouts++;
+  why_count[w]++;
 }
 
 static void close_conn(struct conn *c) {
@@ -168,13 +171,13 @@ static int write_req(struct conn *c) {
   while (c->wrote < req_len) {
     ssize_t w = send(c->fd, req_buf + c->wrote, req_len - c->wrote, MSG_NOSIGNAL);
     if (w < 0 && errno == EAGAIN) {
-      set_events(c, EPOLLIN | EPOLLOUT);
+      if (!c->want_out) set_events(c, EPOLLIN | EPOLLOUT), c->want_out = 1;
       return 0;
     }
     if (w < 0) return -1;
     c->wrote += (size_t)w;
   }
-  set_events(c, EPOLLIN);
+  if (c->want_out) set_events(c, EPOLLIN), c->want_out = 0; /* no syscall on the usual path */
   return 0;
 }
 
@@ -195,7 +198,7 @@ static int send_req(struct conn *c, long i) {
       close_conn(c);
       return -1;
     }
-    fail_request(i, 0);
+    fail_request(i, E_BROKEN);
     close_conn(c);
   }
   if (i >= warm) {
@@ -317,7 +320,7 @@ static void on_readable(struct conn *c) {
         c->close_after = 1;
         complete(c, t);
       } else {
-        if (c->st == C_BUSY) fail_request(c->req, 0);
+        if (c->st == C_BUSY) fail_request(c->req, E_BROKEN);
         else peer_closed++;
         close_conn(c);
       }
@@ -330,7 +333,7 @@ static void on_readable(struct conn *c) {
     }
     int f = feed(c, buf, (size_t)r);
     if (f < 0) {
-      fail_request(c->req, 0);
+      fail_request(c->req, E_MALFORMED);
       close_conn(c);
       return;
     }
@@ -354,11 +357,11 @@ static void on_event(struct conn *c, uint32_t ev) {
     connecting--;
     c->st = C_IDLE;
     idle[nidle++] = c;
-    set_events(c, EPOLLIN);
+    set_events(c, EPOLLIN), c->want_out = 0;
     return;
   }
   if (c->st == C_BUSY && (ev & EPOLLOUT) && c->wrote < req_len && write_req(c) < 0) {
-    fail_request(c->req, 0);
+    fail_request(c->req, E_BROKEN);
     close_conn(c);
     return;
   }
@@ -389,7 +392,7 @@ static void dispatch(ns_t now) {
     if (open_now == 0 && connect_errors > 0) {
       /* Nothing to send on and connects fail (peer down): each failed connect costs one
        * request, so a dead peer ends the run with errors instead of spinning. */
-      fail_request(next++, 0);
+      fail_request(next++, E_UNSENT);
       connect_errors--;
       continue;
     }
@@ -403,7 +406,7 @@ static void check_timeouts(ns_t now) {
     struct conn *c = conns[i];
     if (!c) continue;
     if (c->st == C_BUSY && now - sched(c->req) > limit) {
-      fail_request(c->req, 1);
+      fail_request(c->req, E_TIMEOUT);
       close_conn(c);
     } else if (c->st == C_CONNECTING && now - c->since > limit) {
       connect_errors++, connect_failed++;
@@ -546,10 +549,10 @@ int main(int argc, char **argv) {
   /* Whatever is still in flight after the deadline did not complete. */
   for (long s = 0; s < cap; s++)
     if (conns[s] && conns[s]->st == C_BUSY) {
-      fail_request(conns[s]->req, 1);
+      fail_request(conns[s]->req, E_TIMEOUT);
       close_conn(conns[s]);
     }
-  for (; next < total; next++) fail_request(next, 1); /* never sent (connect kept failing) */
+  for (; next < total; next++) fail_request(next, E_UNSENT); /* connects kept failing */
 
   if (samples_file) { /* per recorded request: scheduled offset, latency, send lag (ms); -1 = failed */
     FILE *f = fopen(samples_file, "w");
@@ -568,11 +571,11 @@ int main(int argc, char **argv) {
   qsort(lat, (size_t)m, sizeof *lat, cmp_ns);
   qsort(lag, (size_t)ml, sizeof *lag, cmp_ns);
   printf("{\"generator\":\"openloop.c\",\"rate\":%g,\"durationS\":%g,\"warmupS\":%g,\"connectionsCap\":%ld,"
-         "\"sent\":%ld,\"completed\":%ld,\"ok\":%ld,\"non2xx\":%ld,\"errors\":%ld,\"timeouts\":%ld,"
+         "\"sent\":%ld,\"completed\":%ld,\"ok\":%ld,\"non2xx\":%ld,\"errors\":%ld,\"timeouts\":%ld,\"broken\":%ld,\"malformed\":%ld,\"unsent\":%ld,"
          "\"waited\":%ld,\"connectionsOpened\":%ld,\"maxConnections\":%ld,\"connectFailed\":%ld,\"peerClosed\":%ld,"
          "\"p50Ms\":%.4f,\"p90Ms\":%.4f,\"p99Ms\":%.4f,\"p999Ms\":%.4f,\"maxMs\":%.4f,\"meanMs\":%.4f,"
          "\"sendLagP50Ms\":%.4f,\"sendLagP99Ms\":%.4f,\"sendLagP999Ms\":%.4f,\"sendLagMaxMs\":%.4f}\n",
-         rate, duration_s, warmup_s, cap, sent, completed, ok2xx, non2xx, errors, timeouts, waited, opened, max_open, connect_failed, peer_closed,
+         rate, duration_s, warmup_s, cap, sent, completed, ok2xx, non2xx, errors, why_count[E_TIMEOUT], why_count[E_BROKEN], why_count[E_MALFORMED], why_count[E_UNSENT], waited, opened, max_open, connect_failed, peer_closed,
          pct(lat, m, 50), pct(lat, m, 90), pct(lat, m, 99), pct(lat, m, 99.9), pct(lat, m, 100), m ? sum / (double)m / 1e6 : -1,
          pct(lag, ml, 50), pct(lag, ml, 99), pct(lag, ml, 99.9), pct(lag, ml, 100));
   return 0;
