@@ -4,7 +4,18 @@
  * timers and the clock. The core imports nothing else from its runtime.
  * @module
  */
-import type { Context } from 'hono'
+/**
+ * What the core reads of one request's context: the request, the runtime's bindings and,
+ * on workerd, the execution context. Hono's `Context` is one; the routed listeners of the
+ * entries make this much themselves and skip Hono's per-request context and router, which
+ * routed traffic does not need (legate routes with its own table).
+ */
+export interface RequestContext {
+  readonly req: { readonly url: string; readonly method: string; readonly raw: Request }
+  /** The runtime's bindings: on Node `{ incoming, outgoing }`, on Bun/Deno `{ remoteAddr }`, on workerd the Worker env. */
+  readonly env: unknown
+  readonly executionCtx?: { waitUntil(work: Promise<unknown>): void }
+}
 
 /**
  * The request headers as the core reads them: by name, lowercase, values of repeated
@@ -72,7 +83,7 @@ export interface UpstreamResult {
  * Forwards one attempt. Rejects with a `LegateError` when no response head arrived:
  * `upstream_timeout` (504) or `upstream_unavailable` (502: refused, reset, DNS).
  */
-export type UpstreamForward = (c: Context, req: UpstreamRequest) => Promise<UpstreamResult>
+export type UpstreamForward = (c: RequestContext, req: UpstreamRequest) => Promise<UpstreamResult>
 
 /** Where the last-known-good signed config is kept (a file on Node, KV on the edge). */
 export interface StateStore {
@@ -89,11 +100,11 @@ export interface Platform {
   readonly name: string
   forward: UpstreamForward
   /** The peer address of the request, or '' when the runtime cannot tell. */
-  clientAddress(c: Context): string
+  clientAddress(c: RequestContext): string
   /** The request's headers for reading (default: `c.req.raw.headers`). */
-  requestHeaders?(c: Context): HeaderReader
+  requestHeaders?(c: RequestContext): HeaderReader
   /** Keeps background work alive past the response where the runtime needs it (workerd). */
-  waitUntil(c: Context | undefined, work: Promise<unknown>): void
+  waitUntil(c: RequestContext | undefined, work: Promise<unknown>): void
   /** A repeating timer that does not keep the process alive by itself (health checks, polls). */
   setInterval(fn: () => void, ms: number): Timer
   /** Wall clock in ms since the epoch. */

@@ -10,12 +10,11 @@
  * the request itself by returning a Response, or returns undefined to let it through.
  * @module
  */
-import type { Context } from 'hono'
 import type { LocalReplyCode } from '../../protocol/errors.ts'
 import type { ConfigHolder } from '../config/holder.ts'
 import type { Snapshot } from '../config/snapshot.ts'
 import type { Direction, Exchange } from '../exchange.ts'
-import type { Platform, UpstreamRequest } from '../platform.ts'
+import type { Platform, UpstreamRequest, RequestContext } from '../platform.ts'
 import type { LegateMetrics } from '../observe/legate-metrics.ts'
 import type { CounterSeries, HistogramSeries } from '../observe/metrics.ts'
 import type { Logger } from '../observe/access-log.ts'
@@ -27,7 +26,7 @@ import type { Send } from '../upstream/send.ts'
 import type { ServiceEndpoints } from '../upstream/endpoints.ts'
 
 /** A policy or fault stage: a Response answers the request, undefined lets it through. */
-export type Stage = (ex: Exchange, c: Context) => Response | undefined | Promise<Response | undefined>
+export type Stage = (ex: Exchange, c: RequestContext) => Response | undefined | Promise<Response | undefined>
 
 /** Builds a stage from one config snapshot (undefined: nothing to do for this config). */
 export type StageFactory = (snapshot: Snapshot, direction: Direction) => Stage | undefined
@@ -61,9 +60,9 @@ const STAGE_ORDER = ['identity', 'authz', 'rateLimit', 'fault', 'cors'] as const
 const CODES: string[] = Array.from({ length: 600 }, (_, i) => String(i))
 
 export interface Chain {
-  inbound(c: Context): Promise<Response>
-  outbound(c: Context): Promise<Response>
-  gateway(c: Context): Promise<Response>
+  inbound(c: RequestContext): Promise<Response>
+  outbound(c: RequestContext): Promise<Response>
+  gateway(c: RequestContext): Promise<Response>
 }
 
 export function createChain(options: ChainOptions): Chain {
@@ -85,7 +84,7 @@ export function createChain(options: ChainOptions): Chain {
     return list
   }
 
-  function begin(c: Context, direction: Direction): Exchange {
+  function begin(c: RequestContext, direction: Direction): Exchange {
     const url = c.req.url
     const schemeEnd = url.indexOf('://') + 3
     let pathStart = url.indexOf('/', schemeEnd)
@@ -187,7 +186,7 @@ export function createChain(options: ChainOptions): Chain {
    * answers are not awaited, and with no stage at all (a config without policies or faults)
    * this costs nothing: it is on every request's path.
    */
-  function runStages(ex: Exchange, c: Context, snapshot: Snapshot, direction: Direction): Response | undefined | Promise<Response | undefined> {
+  function runStages(ex: Exchange, c: RequestContext, snapshot: Snapshot, direction: Direction): Response | undefined | Promise<Response | undefined> {
     const stages = stagesFor(snapshot, direction)
     for (let i = 0; i < stages.length; i++) {
       const out = stages[i]!(ex, c)
@@ -197,7 +196,7 @@ export function createChain(options: ChainOptions): Chain {
     return undefined
   }
 
-  async function runRest(ex: Exchange, c: Context, stages: Stage[], from: number): Promise<Response | undefined> {
+  async function runRest(ex: Exchange, c: RequestContext, stages: Stage[], from: number): Promise<Response | undefined> {
     for (let i = from; i < stages.length; i++) {
       const out = await stages[i]!(ex, c)
       if (out) return answered(ex, out)
@@ -220,7 +219,7 @@ export function createChain(options: ChainOptions): Chain {
     return set
   }
 
-  async function forward(c: Context, ex: Exchange, service: ServiceEndpoints, request: Omit<UpstreamRequest, 'origin'>): Promise<Response> {
+  async function forward(c: RequestContext, ex: Exchange, service: ServiceEndpoints, request: Omit<UpstreamRequest, 'origin'>): Promise<Response> {
     let result
     try {
       result = await send(c, ex, { service, request })
@@ -249,7 +248,7 @@ export function createChain(options: ChainOptions): Chain {
   }
 
   /** Outbound and gateway: route, policies (gateway), rewrite, upstream. */
-  async function routed(c: Context, direction: 'outbound' | 'gateway'): Promise<Response> {
+  async function routed(c: RequestContext, direction: 'outbound' | 'gateway'): Promise<Response> {
     const ex = begin(c, direction)
     const snapshot = ex.snapshot
     if (!snapshot) return reply(ex, 'not_ready', 'no valid config has been applied yet')

@@ -20,7 +20,6 @@
  * createChain({ ..., stages: { identity: identityStage({ minter }) } })
  * @module
  */
-import type { Context } from 'hono'
 import { IDENTITY_HEADER } from '../../protocol/identity/claims.ts'
 import { createIdentityVerifier, type IdentityVerifier, type IdentityVerifierOptions } from '../../protocol/identity/verify.ts'
 import type { IdentityMinter } from '../../protocol/identity/mint.ts'
@@ -29,6 +28,7 @@ import type { Snapshot } from '../config/snapshot.ts'
 import type { Exchange } from '../exchange.ts'
 import { localReply } from '../local-reply.ts'
 import type { Stage, StageFactory } from './chain.ts'
+import type { RequestContext } from '../platform.ts'
 
 export interface IdentityStageOptions {
   /** This service's token minter (from `--identity-key`); without one, outbound requests carry no token. */
@@ -57,7 +57,7 @@ export function identityStage(options: IdentityStageOptions = {}): StageFactory 
 }
 
 function inboundStage(verifier: IdentityVerifier, options: IdentityStageOptions): Stage {
-  return async (ex: Exchange, c: Context) => {
+  return async (ex: Exchange, c: RequestContext) => {
     // The chain drops both headers from what goes upstream and sends `x-legate-source`
     // from `ex.source` alone; here the token is only read.
     const token = ex.headers.get(IDENTITY_HEADER)

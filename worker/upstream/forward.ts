@@ -4,9 +4,8 @@
  * followed; bodies stream both ways; the client's abort cancels the upstream request.
  * @module
  */
-import type { Context } from 'hono'
 import { LegateError } from '../../protocol/errors.ts'
-import type { UpstreamForward, UpstreamRequest } from '../platform.ts'
+import type { UpstreamForward, UpstreamRequest, RequestContext } from '../platform.ts'
 import { connectionNamed, isHopByHop } from './hop-by-hop.ts'
 
 export interface FetchForwardOptions {
@@ -45,7 +44,7 @@ const isTimeout = (err: unknown) => (err as Error)?.name === 'TimeoutError'
 
 export function createFetchForward(options: FetchForwardOptions = {}): UpstreamForward {
   const doFetch = options.fetch ?? fetch
-  return async (c: Context, req: UpstreamRequest) => {
+  return async (c: RequestContext, req: UpstreamRequest) => {
     const incoming = c.req.raw
     const signals: AbortSignal[] = [incoming.signal]
     if (req.requestTimeout > 0) signals.push(AbortSignal.timeout(req.requestTimeout))

@@ -11,8 +11,7 @@
  * createChain({ ..., send })
  * @module
  */
-import type { Context } from 'hono'
-import type { HeaderReader, Platform, UpstreamRequest, UpstreamResult } from '../platform.ts'
+import type { HeaderReader, Platform, UpstreamRequest, UpstreamResult, RequestContext } from '../platform.ts'
 import type { ConfigHolder } from '../config/holder.ts'
 import type { Snapshot } from '../config/snapshot.ts'
 import type { LegateMetrics } from '../observe/legate-metrics.ts'
@@ -162,7 +161,7 @@ export function createResilientSend(options: ResilientSendOptions): ResilientSen
     }
   }
 
-  const callUpstream = (c: Context, ex: Exchange, upstream: ServiceUpstream, req: UpstreamRequest, rule: CompiledRule | undefined, replayable: boolean) =>
+  const callUpstream = (c: RequestContext, ex: Exchange, upstream: ServiceUpstream, req: UpstreamRequest, rule: CompiledRule | undefined, replayable: boolean) =>
     upstream.call<UpstreamResult>(
       (t) => {
         req.origin = t.origin
@@ -176,7 +175,7 @@ export function createResilientSend(options: ResilientSendOptions): ResilientSen
     )
 
   /** A request with a body a retry or a mirror may need again: a small one is buffered first. */
-  const sendBuffered = async (c: Context, ex: Exchange, upstream: ServiceUpstream, req: UpstreamRequest, rule: CompiledRule): Promise<UpstreamResult> => {
+  const sendBuffered = async (c: RequestContext, ex: Exchange, upstream: ServiceUpstream, req: UpstreamRequest, rule: CompiledRule): Promise<UpstreamResult> => {
     const raw = c.req.raw
     const prepared = await prepareBody(raw)
     if (!prepared.replayable) {
@@ -191,7 +190,7 @@ export function createResilientSend(options: ResilientSendOptions): ResilientSen
   }
 
   // Not async: a plain request goes straight to `call` (one promise and one microtask less).
-  const send: Send = (c: Context, ex, target) => {
+  const send: Send = (c: RequestContext, ex, target) => {
     // Only services of a config snapshot get the resilient path; the inbound app is one origin.
     const upstream = ex.snapshot?.services.get(target.service.name) === target.service ? upstreams?.get(target.service.name) : undefined
     if (!upstream) return direct(c, ex, target)

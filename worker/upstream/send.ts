@@ -4,9 +4,8 @@
  * retry policy and passive health plug in; the chain only calls `send`.
  * @module
  */
-import type { Context } from 'hono'
 import { LegateError } from '../../protocol/errors.ts'
-import type { Platform, UpstreamRequest, UpstreamResult } from '../platform.ts'
+import type { Platform, UpstreamRequest, UpstreamResult, RequestContext } from '../platform.ts'
 import type { Exchange } from '../exchange.ts'
 import type { ServiceEndpoints } from './endpoints.ts'
 
@@ -16,7 +15,7 @@ export interface SendTarget {
   request: Omit<UpstreamRequest, 'origin'>
 }
 
-export type Send = (c: Context, ex: Exchange, target: SendTarget) => Promise<UpstreamResult>
+export type Send = (c: RequestContext, ex: Exchange, target: SendTarget) => Promise<UpstreamResult>
 
 export function createSend(platform: Pick<Platform, 'forward'>): Send {
   return async (c, ex, { service, request }) => {

@@ -13,10 +13,9 @@ import type { IncomingMessage, ServerResponse } from 'node:http'
 import { Http2ServerRequest, type Http2ServerResponse } from 'node:http2'
 import { Readable } from 'node:stream'
 import type { ReadableStream as NodeReadableStream } from 'node:stream/web'
-import type { Context } from 'hono'
 import { RESPONSE_ALREADY_SENT } from '@hono/node-server/utils/response'
 import { LegateError } from '../../../protocol/errors.ts'
-import type { UpstreamRequest, UpstreamResult } from '../../platform.ts'
+import type { UpstreamRequest, UpstreamResult, RequestContext } from '../../platform.ts'
 import { upstreamHeaders } from '../../upstream/forward.ts'
 import { connectionNamed, isHopByHop } from '../../upstream/hop-by-hop.ts'
 import type { TlsSettings } from './tls-options.ts'
@@ -45,7 +44,7 @@ const hasBody = (incoming: IncomingMessage | Http2ServerRequest): boolean => {
 }
 
 /** Request headers for the upstream stream: the client's minus pseudo, hop-by-hop (bar `te: trailers`), Host and `drop`; then `set`. */
-function requestHeaders(c: Context, incoming: IncomingMessage | Http2ServerRequest, req: UpstreamRequest, secure: boolean): OutgoingHttpHeaders {
+function requestHeaders(c: RequestContext, incoming: IncomingMessage | Http2ServerRequest, req: UpstreamRequest, secure: boolean): OutgoingHttpHeaders {
   const out: OutgoingHttpHeaders = { ':method': req.method, ':path': req.path, ':authority': req.host, ':scheme': secure ? 'https' : 'http' }
   let te = false
   if (req.editRequestHeaders) {
@@ -100,7 +99,7 @@ function upstreamError(err: unknown, origin: string, timedOut: boolean): LegateE
 }
 
 export interface H2Forward {
-  forward(c: Context, req: UpstreamRequest): Promise<UpstreamResult>
+  forward(c: RequestContext, req: UpstreamRequest): Promise<UpstreamResult>
   /** Closes sessions to origins no longer in use. */
   retain(origins: ReadonlySet<string>): void
   /** Closes one origin's session (its TLS settings changed). */
@@ -142,7 +141,7 @@ export function createH2Forward(options: H2ForwardOptions): H2Forward {
     return session
   }
 
-  const forward = (c: Context, req: UpstreamRequest): Promise<UpstreamResult> => {
+  const forward = (c: RequestContext, req: UpstreamRequest): Promise<UpstreamResult> => {
     const { incoming, outgoing } = c.env as { incoming: IncomingMessage | Http2ServerRequest; outgoing: ServerResponse | Http2ServerResponse }
     const secure = req.origin.startsWith('https:')
     return new Promise<UpstreamResult>((resolve, reject) => {

@@ -7,13 +7,12 @@
  * with their reason. What it knows per endpoint origin comes from the applied config.
  * @module
  */
-import type { Context } from 'hono'
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { Http2ServerRequest, type Http2ServerResponse } from 'node:http2'
 import { Readable } from 'node:stream'
 import { RESPONSE_ALREADY_SENT } from '@hono/node-server/utils/response'
 import { LegateError } from '../../../protocol/errors.ts'
-import type { UpstreamForward, UpstreamRequest, UpstreamResult } from '../../platform.ts'
+import type { UpstreamForward, UpstreamRequest, UpstreamResult, RequestContext } from '../../platform.ts'
 import type { Snapshot } from '../../config/snapshot.ts'
 import type { Logger } from '../../observe/access-log.ts'
 import { createH2Forward } from './h2-forward.ts'
@@ -96,7 +95,7 @@ export function createProtocolForward(options: ProtocolForwardOptions): Protocol
     if (logger && isTlsFailure(code)) logger.warn('upstream TLS handshake failed', { origin, reason: `${code}: ${cause?.message ?? (err as Error)?.message}` })
   }
 
-  const forward: UpstreamForward = (c: Context, req: UpstreamRequest) => {
+  const forward: UpstreamForward = (c: RequestContext, req: UpstreamRequest) => {
     const upgrade = upgradeOf(c)
     if (upgrade) return tunnel(c, req, upgrade).catch((err) => (report(err, req.origin), Promise.reject(err)))
     const env = c.env as Env

@@ -10,11 +10,10 @@ import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:
 import { Readable } from 'node:stream'
 import type { ReadableStream as NodeReadableStream } from 'node:stream/web'
 import { Pool, type buildConnector } from 'undici'
-import type { Context } from 'hono'
 import type { HttpBindings } from '@hono/node-server'
 import { RESPONSE_ALREADY_SENT } from '@hono/node-server/utils/response'
 import { LegateError } from '../../../protocol/errors.ts'
-import type { UpstreamForward, UpstreamRequest, UpstreamResult } from '../../platform.ts'
+import type { UpstreamForward, UpstreamRequest, UpstreamResult, RequestContext } from '../../platform.ts'
 import { connectionNamed, isHopByHop, namesNoOtherHeader } from '../../upstream/hop-by-hop.ts'
 import { upstreamHeaders } from '../../upstream/forward.ts'
 
@@ -239,7 +238,7 @@ export function createUndiciForward(options: UndiciForwardOptions = {}): UndiciF
     return pool
   }
 
-  const forward: UpstreamForward = (c: Context, req: UpstreamRequest) => {
+  const forward: UpstreamForward = (c: RequestContext, req: UpstreamRequest) => {
     const { incoming, outgoing } = c.env as HttpBindings
     const headers = req.editRequestHeaders ? headersToFlat(upstreamHeaders(c.req.raw.headers, req)) : rawUpstreamHeaders(incoming.rawHeaders, req)
     return new Promise<UpstreamResult>((resolve, reject) => {

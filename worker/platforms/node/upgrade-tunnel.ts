@@ -11,10 +11,9 @@ import { request as httpRequest, STATUS_CODES, type IncomingMessage, type Client
 import { request as httpsRequest } from 'node:https'
 import { isIP, type Socket } from 'node:net'
 import type { Duplex } from 'node:stream'
-import type { Context } from 'hono'
 import { RESPONSE_ALREADY_SENT } from '@hono/node-server/utils/response'
 import { LegateError } from '../../../protocol/errors.ts'
-import type { UpstreamRequest, UpstreamResult } from '../../platform.ts'
+import type { UpstreamRequest, UpstreamResult, RequestContext } from '../../platform.ts'
 import { upstreamHeaders } from '../../upstream/forward.ts'
 import { connectionNamed, isHopByHop } from '../../upstream/hop-by-hop.ts'
 import type { TlsSettings } from './tls-options.ts'
@@ -33,7 +32,7 @@ export interface UpgradeBinding {
   closed(): void
 }
 
-export const upgradeOf = (c: Context): UpgradeBinding | undefined => (c.env as { upgrade?: UpgradeBinding } | undefined)?.upgrade
+export const upgradeOf = (c: RequestContext): UpgradeBinding | undefined => (c.env as { upgrade?: UpgradeBinding } | undefined)?.upgrade
 
 function headBlock(status: number, raw: string[], edit: ((h: Headers) => void) | undefined, keepUpgrade: boolean): Buffer {
   const named: string[] = []
@@ -102,7 +101,7 @@ export interface UpgradeTunnelOptions {
 }
 
 export function createUpgradeTunnel(options: UpgradeTunnelOptions) {
-  return (c: Context, req: UpstreamRequest, binding: UpgradeBinding): Promise<UpstreamResult> => {
+  return (c: RequestContext, req: UpstreamRequest, binding: UpgradeBinding): Promise<UpstreamResult> => {
     const client = binding.socket
     const incoming = c.req.raw
     const headers = upstreamHeaders(incoming.headers, req)

@@ -6,16 +6,15 @@
  * fast path does not cover (timeouts, request bodies), take the portable path unchanged.
  * @module
  */
-import type { Context } from 'hono'
 import { LegateError } from '../../../protocol/errors.ts'
-import type { UpstreamForward, UpstreamRequest } from '../../platform.ts'
+import type { UpstreamForward, UpstreamRequest, RequestContext } from '../../platform.ts'
 import { createFetchForward, downstreamHeaders, upstreamHeaders } from '../../upstream/forward.ts'
 
 const SMALL = 64 * 1024
 
 export function createSmallBodyForward(): UpstreamForward {
   const portable = createFetchForward()
-  return async (c: Context, req: UpstreamRequest) => {
+  return async (c: RequestContext, req: UpstreamRequest) => {
     const incoming = c.req.raw
     // Only plain bodiless requests without timeouts: the portable path owns every other case.
     if (req.headersTimeout > 0 || req.requestTimeout > 0 || req.body !== undefined || (req.method !== 'GET' && req.method !== 'HEAD')) return portable(c, req)

@@ -5,18 +5,17 @@
  * (active health checks are off on workerd; /__legate/config lists them as disabled).
  * @module
  */
-import type { Context } from 'hono'
-import type { Platform } from '../../platform.ts'
+import type { Platform, RequestContext } from '../../platform.ts'
 import { createSmallBodyForward } from '../web/small-body-forward.ts'
 
 export function createWorkerdPlatform(): Platform {
   return {
     name: 'workerd',
     forward: createSmallBodyForward(),
-    clientAddress: (c: Context) => c.req.header('cf-connecting-ip') ?? '',
+    clientAddress: (c: RequestContext) => c.req.raw.headers.get('cf-connecting-ip') ?? '',
     waitUntil(c, work) {
       try {
-        c?.executionCtx.waitUntil(work)
+        c?.executionCtx!.waitUntil(work)
       } catch {
         void work.catch(() => {})
       }
