@@ -14,12 +14,48 @@ import { requestRedirect } from '../filters/request-redirect.ts'
 const NO_FILTERS: readonly never[] = Object.freeze([])
 const NO_TIMEOUTS = Object.freeze({ request: 0, backendRequest: 0 })
 
-export function compileRule(route: string, index: number, rule: RouteRule): CompiledRule {
+/**
+ * Pickers that keep no state, shared by every rule of one table that has them: most rules
+ * of a large mesh send to one service, and a closure per rule would be most of its memory.
+ */
+export interface SharedPickers {
+  /** The picker that always answers `service`. */
+  only(service: string): () => string | undefined
+}
+
+export function createSharedPickers(): SharedPickers {
+  const byName = new Map<string, () => string | undefined>()
+  return {
+    only(service) {
+      let pick = byName.get(service)
+      if (pick === undefined) {
+        pick = () => service
+        byName.set(service, pick)
+      }
+      return pick
+    },
+  }
+}
+
+/** The backend picker of a rule: shared when it has one live backend, smooth weighted round-robin otherwise. */
+function pickerOf(refs: RouteRule['backendRefs'], shared: SharedPickers): () => string | undefined {
+  let live: string | undefined
+  for (const ref of refs) {
+    if (!(ref.weight > 0)) continue
+    if (live !== undefined) return createWeightedPicker(refs)
+    live = ref.name
+  }
+  return live === undefined ? NO_BACKEND : shared.only(live)
+}
+
+const NO_BACKEND = (): string | undefined => undefined
+
+export function compileRule(route: string, index: number, rule: RouteRule, shared: SharedPickers = createSharedPickers()): CompiledRule {
   const compiled: { -readonly [K in keyof CompiledRule]: CompiledRule[K] } = {
     route,
     index,
     rule,
-    pickBackend: createWeightedPicker(rule.backendRefs),
+    pickBackend: pickerOf(rule.backendRefs, shared),
     timeouts: rule.timeouts === undefined ? NO_TIMEOUTS : Object.freeze({ request: rule.timeouts.request ?? 0, backendRequest: rule.timeouts.backendRequest ?? 0 }),
     filters: rule.filters,
   }
