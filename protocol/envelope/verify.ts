@@ -61,13 +61,15 @@ export async function verifyConfig(jws: unknown, options: VerifyConfigOptions): 
   if (payload.config === null || typeof payload.config !== 'object' || Array.isArray(payload.config)) throw new LegateError('bad_claim', 'config "config" claim must be an object')
   if (options.mesh !== undefined && aud !== options.mesh) throw new LegateError('wrong_mesh', `config is for mesh "${aud}", not "${options.mesh}"`)
 
+  // The digest (hashing megabytes for a large mesh) runs while the schema is checked.
+  const text = (jws as string).trim()
+  const digest = configDigest(text)
   const config = parseMeshConfig(payload.config)
   if (config.mesh !== aud) throw new LegateError('wrong_mesh', `config document names mesh "${config.mesh}" but is signed for "${aud}"`)
 
-  const text = (jws as string).trim()
   return {
     jws: text,
-    digest: await configDigest(text),
+    digest: await digest,
     kid: header.kid,
     alg: header.alg,
     mesh: aud,
