@@ -4,8 +4,7 @@
  * of `platforms/node/limits.ts`; see `platforms/node/listener.ts`).
  * @module
  */
-import type { Hono } from 'hono'
-import { createListener, type Listener } from '../platforms/node/listener.ts'
+import { createListener, type FetchHandler, type Listener } from '../platforms/node/listener.ts'
 import type { ListenerLimits } from '../platforms/node/limits.ts'
 import { createDrain } from '../platforms/node/drain.ts'
 import type { AppProtocol } from '../platforms/node/protocol-forward.ts'
@@ -58,9 +57,9 @@ export async function startNodeAmbassador(options: NodeAmbassadorOptions): Promi
   await ambassador.start()
   const drain = createDrain({ delay: options.drainDelay, timeout: options.drainTimeout, logger: ambassador.logger })
   const { metrics } = ambassador
-  const listen = (app: Hono, port: number, direction?: 'inbound' | 'outbound') =>
+  const listen = (fetch: FetchHandler, port: number, direction?: 'inbound' | 'outbound') =>
     createListener({
-      fetch: direction ? app.fetch : drain.gate(app.fetch),
+      fetch: direction ? fetch : drain.gate(fetch),
       port,
       hostname,
       limits: options.limits,
@@ -70,11 +69,11 @@ export async function startNodeAmbassador(options: NodeAmbassadorOptions): Promi
   const servers: Listener[] = []
   const port = (s: Listener) => s.port
   try {
-    const admin = await listen(ambassador.admin, options.adminPort ?? 15000)
+    const admin = await listen(ambassador.admin.fetch, options.adminPort ?? 15000)
     servers.push(admin)
-    const outbound = await listen(ambassador.outbound, options.outboundPort ?? 15001, 'outbound')
+    const outbound = await listen(ambassador.handlers.outbound, options.outboundPort ?? 15001, 'outbound')
     servers.push(outbound)
-    const inbound = options.app ? await listen(ambassador.inbound, options.inboundPort ?? 15006, 'inbound') : undefined
+    const inbound = options.app ? await listen(ambassador.handlers.inbound, options.inboundPort ?? 15006, 'inbound') : undefined
     if (inbound) servers.push(inbound)
     ambassador.logger.info('ambassador listening', { admin: port(admin), outbound: port(outbound), inbound: inbound && port(inbound), mesh: options.mesh })
     return {

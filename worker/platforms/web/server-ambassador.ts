@@ -117,9 +117,9 @@ export async function startServerAmbassador(runtime: ServerRuntime, options: Ser
   try {
     const admin = await runtime.serve(ambassador.admin.fetch, options.adminPort ?? 15000, hostname)
     served.push(admin)
-    const outbound = await runtime.serve(ambassador.outbound.fetch, options.outboundPort ?? 15001, hostname)
+    const outbound = await runtime.serve(ambassador.handlers.outbound, options.outboundPort ?? 15001, hostname)
     served.push(outbound)
-    const inbound = options.app ? await runtime.serve(ambassador.inbound.fetch, options.inboundPort ?? 15006, hostname) : undefined
+    const inbound = options.app ? await runtime.serve(ambassador.handlers.inbound, options.inboundPort ?? 15006, hostname) : undefined
     if (inbound) served.push(inbound)
     ambassador.logger.info('ambassador listening', { runtime: runtime.name, admin: admin.port, outbound: outbound.port, inbound: inbound?.port, mesh: options.mesh })
     return {
