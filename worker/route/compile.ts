@@ -7,9 +7,9 @@
  * a `HostTable` indexed by path. A lookup walks those levels in precedence order and stops at
  * the first one with a match, so it costs a few Map probes whatever the number of routes.
  *
- * Hostnames that list the same routes (a route's `api` and `api.mesh`) share one `HostTable`,
- * and equal path strings share one string: at 10,000 routes the table's size is what a lookup
- * pays for in cache misses, and what compiling pays for in garbage-collector copies.
+ * Hostnames that list the same routes (a route's `api` and `api.mesh`) share one `HostTable`:
+ * at 10,000 routes the table's size is what a lookup pays for in cache misses, and what
+ * compiling pays for in garbage-collector copies (all of it survives).
  *
  * @example
  * const table = compileRoutes(config)
@@ -41,13 +41,6 @@ export function compileRoutes(config: MeshConfig): RouteTable {
   const { routes } = config
   const regex = createRegexCache()
   const pickers = createSharedPickers()
-  const strings = new Map<string, string>()
-  const intern = (s: string): string => {
-    const known = strings.get(s)
-    if (known !== undefined) return known
-    strings.set(s, s)
-    return s
-  }
 
   // The candidates of every route in document order, with their path kind and value; route i
   // owns [first[i], first[i + 1]).
@@ -71,7 +64,7 @@ export function compileRoutes(config: MeshConfig): RouteTable {
       const compiled = compileRule(route.name, index, rule, pickers)
       for (const match of rule.matches) {
         const type = match.path.type
-        const value = intern(match.path.value)
+        const value = match.path.value
         const conditions = compileConditions(match, regex)
         kinds.push(type)
         values.push(value)
@@ -79,7 +72,7 @@ export function compileRoutes(config: MeshConfig): RouteTable {
         candidates.push(
           Object.freeze({
             rule: compiled,
-            matchedPrefix: type === 'PathPrefix' ? intern(prefixKey(value) || '/') : undefined,
+            matchedPrefix: type === 'PathPrefix' ? prefixKey(value) || '/' : undefined,
             method: conditions.method,
             headers: conditions.headers,
             query: conditions.query,
@@ -107,10 +100,11 @@ export function compileRoutes(config: MeshConfig): RouteTable {
     return table
   }
 
-  const exact = new Map<string, HostTable>()
-  for (const [host, list] of exactHosts) exact.set(host, tableFor(list))
-  const wildcard = new Map<string, HostTable>()
-  for (const [suffix, list] of wildcardHosts) wildcard.set(suffix, tableFor(list))
+  // The same Maps, each route list replaced by its table (setting a key it has adds nothing).
+  for (const [host, list] of exactHosts) (exactHosts as Map<string, RouteList | HostTable>).set(host, tableFor(list))
+  for (const [suffix, list] of wildcardHosts) (wildcardHosts as Map<string, RouteList | HostTable>).set(suffix, tableFor(list))
+  const exact = exactHosts as unknown as Map<string, HostTable>
+  const wildcard = wildcardHosts as unknown as Map<string, HostTable>
   const catchAll = catchAllRoutes.length > 0 ? buildTable(catchAllRoutes) : undefined
 
   // The implicit route of each service (CONTRACT §1), for hosts that no route lists by name.
