@@ -21,7 +21,7 @@ interface Results {
   label?: string
   machine: { cpus: number; cpuModel: string; memGiB: number; kernel: string; loadBefore: { loadavg1: number; busyPct: number; stealPct?: number }; loadAfter: { loadavg1: number; busyPct: number; stealPct?: number }; loadDuring?: { loadavg1: number; busyPct: number; stealPct?: number; at: string }[] }
   versions: Record<string, string>
-  options: { scenarios: string[]; rounds: number; durationS: number; warmupS: number; rate: number; upstream: string; proxyCore: number; loadCore: number; generator?: 'native' | 'node'; generatorNote?: string }
+  options: { scenarios: string[]; rounds: number; durationS: number; warmupS: number; rate: number; upstream: string; proxyCore: number; loadCore: number; generator?: 'native' | 'node'; generatorNote?: string; generatorRealtime?: boolean }
   peers: Record<string, string>
   results: Record<string, Record<string, PeerResult>>
   scale?: any
@@ -78,7 +78,7 @@ function chart(name: string, svg: string): string {
 /** Which generator measured the latency table (results before options.generator existed: the Node one). */
 function generatorMethod(o: Results['options']): string {
   if (o.generator === 'native')
-    return 'bench/lib/openloop.c, a native open-loop generator (C, one thread, epoll, a timerfd at each request\'s due time, up to 64 keep-alive connections; compiled on demand with `cc -O2`) that'
+    return `bench/lib/openloop.c, a native open-loop generator (C, one thread, epoll, a timerfd at each request's due time, up to 64 keep-alive connections; compiled on demand with \`cc -O2\`${o.generatorRealtime ? '; scheduled SCHED_FIFO so that other work on the machine does not delay it' : ''}) that`
   const why = o.generatorNote && /unavailable/.test(o.generatorNote) ? ` (the native bench/lib/openloop.c was unavailable: ${o.generatorNote.replace(/^.*unavailable: /, '')})` : ''
   return `bench/lib/open-loop.ts, an open-loop generator in Node + undici${why} (up to 64 keep-alive connections; its own send lag reaches about 1 ms at p99, more than the 0.3 ms to judge) that`
 }

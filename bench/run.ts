@@ -35,7 +35,7 @@ const opt = (name: string, dflt?: string) => {
 const flag = (name: string) => argv.includes(`--${name}`)
 if (flag('help')) {
   console.log(`npm run bench -- [--scenario LIST] [--rounds N] [--duration S] [--warmup S] [--peers LIST]
-  [--upstream nginx|node] [--rate 1000] [--generator native|node] [--out FILE] [--no-report] [--label TEXT]
+  [--upstream nginx|node] [--rate 1000] [--generator native|node] [--no-realtime] [--out FILE] [--no-report] [--label TEXT]
 scenarios: ${'throughput,latency,body64k,body1m,upload1m,policy,scale,propagation'}`)
   process.exit(0)
 }
@@ -147,8 +147,10 @@ function summarize(samples: Sample[]): PeerResult {
 // The latency scenario's generator: bench/lib/openloop.c (compiled on demand) unless
 // `--generator node` or it cannot be compiled; then bench/lib/open-loop.ts (Node + undici),
 // whose own send lag is larger than the 0.3 ms per hop to judge. Decided once, when the
-// latency scenario starts, and written into the results (options.generator).
-let generator: { kind: 'native' | 'node'; bin?: string; note: string } | undefined
+// latency scenario starts, and written into the results (options.generator). The native one
+// asks for SCHED_FIFO (--realtime; `--no-realtime` to not): on a machine shared with other work
+// it keeps the generator's own send lag small; whether every run got it is recorded too.
+let generator: { kind: 'native' | 'node'; bin?: string; note: string; realtime?: boolean } | undefined
 function pickGenerator(): NonNullable<typeof generator> {
   if (generator) return generator
   if (opt('generator') === 'node') return (generator = { kind: 'node', note: 'bench/lib/open-loop.ts (Node + undici), asked for with --generator node' })
@@ -160,7 +162,7 @@ function pickGenerator(): NonNullable<typeof generator> {
 function runOpenLoopChild(url: string, host: string | undefined, seconds: number, warm: number): Promise<OpenLoopResult> {
   const g = pickGenerator()
   const o = { url, rate, durationS: seconds, warmupS: warm, host }
-  const args = ['-c', String(LOAD_CORE), ...(g.kind === 'native' ? [g.bin!, ...nativeArgs(o)] : [process.execPath, '--import', 'tsx', join(ROOT, 'bench/lib/open-loop.ts'), '--url', url, '--rate', String(rate), '--duration', String(seconds), '--warmup', String(warm), ...(host ? ['--host', host] : [])])]
+  const args = ['-c', String(LOAD_CORE), ...(g.kind === 'native' ? [g.bin!, ...nativeArgs(o, !flag('no-realtime'))] : [process.execPath, '--import', 'tsx', join(ROOT, 'bench/lib/open-loop.ts'), '--url', url, '--rate', String(rate), '--duration', String(seconds), '--warmup', String(warm), ...(host ? ['--host', host] : [])])]
   const child = spawn('taskset', args, { stdio: ['ignore', 'pipe', 'pipe'], cwd: ROOT })
   let out = ''
   let err = ''
@@ -171,8 +173,10 @@ function runOpenLoopChild(url: string, host: string | undefined, seconds: number
   return new Promise((resolve, reject) =>
     child.on('exit', (code) => {
       clearTimeout(killer)
-      if (code !== 0) reject(new Error(`open-loop exited ${code}: ${err}`))
-      else resolve(JSON.parse(out.trim().split('\n').pop()!))
+      if (code !== 0) return reject(new Error(`open-loop exited ${code}: ${err}`))
+      const r: OpenLoopResult = JSON.parse(out.trim().split('\n').pop()!)
+      if (g.kind === 'native') g.realtime = (g.realtime ?? true) && r.realtime === true
+      resolve(r)
     }),
   )
 }
@@ -385,7 +389,7 @@ async function main() {
     label: opt('label', ''),
     machine: { cpus: cores, cpuModel, memGiB: round(totalmem() / 2 ** 30, 1), kernel: release(), loadBefore, loadAfter, loadDuring },
     versions: versions(),
-    options: { scenarios, rounds, durationS, warmupS, rate, upstream: upstreamKind, proxyCore: PROXY_CORE, loadCore: LOAD_CORE, ...(generator ? { generator: generator.kind, generatorNote: generator.note } : {}) },
+    options: { scenarios, rounds, durationS, warmupS, rate, upstream: upstreamKind, proxyCore: PROXY_CORE, loadCore: LOAD_CORE, ...(generator ? { generator: generator.kind, generatorNote: generator.note, generatorRealtime: generator.realtime } : {}) },
     peers: status,
     results,
     ...extra,

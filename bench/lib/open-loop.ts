@@ -35,6 +35,8 @@ export interface OpenLoopOptions {
 export interface OpenLoopResult {
   /** 'open-loop.ts' (Node + undici) or 'openloop.c'. */
   generator?: string
+  /** openloop.c: ran as SCHED_FIFO (asked for with --realtime, and allowed). */
+  realtime?: boolean
   rate: number
   sent: number
   ok: number

@@ -6,7 +6,7 @@
  * lag (0.7–1.2 ms at p99) is larger than the 0.3 ms per hop that has to be judged; without a C
  * compiler the bench falls back to the Node one and says so.
  *
- * CLI: node --import tsx bench/lib/openloop-native.ts --url http://127.0.0.1:8080/100b --rate 1000 --duration 5 [--host echo]
+ * CLI: node --import tsx bench/lib/openloop-native.ts --url http://127.0.0.1:8080/100b --rate 1000 --duration 5 [--host echo] [--realtime]
  * @module
  */
 import { spawn, spawnSync } from 'node:child_process'
@@ -38,18 +38,24 @@ export function nativeOpenLoop(): { bin?: string; why?: string } {
   return (built = { bin })
 }
 
-/** The generator's arguments for these options. */
-export function nativeArgs(o: OpenLoopOptions): string[] {
+/**
+ * The generator's arguments for these options. `realtime`: ask for SCHED_FIFO (the generator
+ * sleeps between requests, so this costs its core little; on a shared machine it keeps the
+ * generator's own send lag in tens of µs instead of milliseconds; it takes only as root or with
+ * CAP_SYS_NICE, and the result's `realtime` says whether it did).
+ */
+export function nativeArgs(o: OpenLoopOptions, realtime = false): string[] {
   const args = ['--url', o.url, '--rate', String(o.rate), '--duration', String(o.durationS), '--warmup', String(o.warmupS ?? 1), '--connections', String(o.connections ?? 64)]
   if (o.host) args.push('--host', o.host)
+  if (realtime) args.push('--realtime')
   return args
 }
 
 /** Runs the native generator (unpinned; the harness pins it with taskset itself). */
-export async function openLoopNative(o: OpenLoopOptions): Promise<OpenLoopResult> {
+export async function openLoopNative(o: OpenLoopOptions, realtime = false): Promise<OpenLoopResult> {
   const { bin, why } = nativeOpenLoop()
   if (!bin) throw new Error(`native open-loop generator unavailable: ${why}`)
-  const child = spawn(bin, nativeArgs(o), { stdio: ['ignore', 'pipe', 'pipe'] })
+  const child = spawn(bin, nativeArgs(o, realtime), { stdio: ['ignore', 'pipe', 'pipe'] })
   let out = ''
   let err = ''
   child.stdout.on('data', (b) => (out += b))
@@ -69,6 +75,6 @@ if (import.meta.url === `file://${process.argv[1]}`) {
     console.error('usage: openloop-native.ts --url URL --rate N --duration S [--host H] [--connections N] [--warmup S]')
     process.exit(2)
   }
-  const r = await openLoopNative({ url, rate: Number(arg('rate', '1000')), durationS: Number(arg('duration', '5')), host: arg('host'), connections: Number(arg('connections', '64')), warmupS: Number(arg('warmup', '1')) })
+  const r = await openLoopNative({ url, rate: Number(arg('rate', '1000')), durationS: Number(arg('duration', '5')), host: arg('host'), connections: Number(arg('connections', '64')), warmupS: Number(arg('warmup', '1')) }, process.argv.includes('--realtime'))
   process.stdout.write(JSON.stringify(r) + '\n')
 }

@@ -3,7 +3,7 @@
  *
  *   cc -O2 -o openloop bench/lib/openloop.c
  *   openloop --url http://127.0.0.1:PORT/100b --rate 1000 --duration 5 [--warmup 1]
- *            [--host echo] [--connections 64] [--timeout 10] [--spin-us 0] [--samples FILE]
+ *            [--host echo] [--connections 64] [--timeout 10] [--realtime] [--spin-us 0] [--samples FILE]
  *
  * prints one JSON line on stdout (the shape of OpenLoopResult in bench/lib/open-loop.ts).
  *
@@ -25,6 +25,12 @@
  * them, i.e. from the actual send: stalls are hidden. Here the loop is one thread, epoll, a
  * timerfd armed at the next due time (CLOCK_MONOTONIC, absolute), timer slack set to 1 ns,
  * and optionally a short busy-poll before each due time (--spin-us) for the last microseconds.
+ * On a machine shared with other work, the generator's core is shared too, and a woken
+ * generator may wait milliseconds for the CPU: --realtime asks for SCHED_FIFO priority 1 (root
+ * or CAP_SYS_NICE; "realtime" in the output says whether it took), so it runs as soon as its
+ * timer or a response wakes it. It sleeps between requests (a few % of a core at 1,000 req/s),
+ * so that takes little from anyone; busy-polling is refused in that mode, since a spinning
+ * real-time thread would starve its core.
  * The send lag (actual send - scheduled) is reported so that one can see it is small; its
  * percentiles leave out the requests that waited for a connection (their wait is the peer's,
  * and it is in their latency; --samples has every request's lag).
@@ -44,6 +50,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sched.h>
 #include <sys/epoll.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
@@ -77,6 +84,7 @@ struct conn {
 /* ---- options and state (one thread: globals keep the code short) ------------------------ */
 static double rate = 1000, duration_s = 5, warmup_s = 1, timeout_s = 10;
 static long cap = 64, spin_ns = 0;
+static int realtime;
 static const char *samples_file;
 static struct sockaddr_in addr;
 static char req_buf[2048];
@@ -433,7 +441,7 @@ static double pct(const ns_t *sorted, long n, double p) {
 
 static void usage(void) {
   fprintf(stderr, "usage: openloop --url http://127.0.0.1:PORT/PATH [--rate 1000] [--duration 5] [--warmup 1]\n"
-                  "                [--host HOST] [--connections 64] [--timeout 10] [--spin-us 0] [--samples FILE]\n");
+                  "                [--host HOST] [--connections 64] [--timeout 10] [--realtime | --spin-us N] [--samples FILE]\n");
   exit(2);
 }
 
@@ -463,6 +471,10 @@ int main(int argc, char **argv) {
   const char *url = NULL, *host = NULL;
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+    if (!strcmp(a, "--realtime")) {
+      realtime = 1;
+      continue;
+    }
     if (!v) usage();
     if (!strcmp(a, "--url")) url = v;
     else if (!strcmp(a, "--host")) host = v;
@@ -476,7 +488,7 @@ int main(int argc, char **argv) {
     else usage();
     i++;
   }
-  if (!url || rate <= 0 || rate > 1e6 || duration_s <= 0 || warmup_s < 0 || cap < 1 || cap > 10000 || timeout_s <= 0 || spin_ns < 0) usage();
+  if (!url || rate <= 0 || rate > 1e6 || duration_s <= 0 || warmup_s < 0 || cap < 1 || cap > 10000 || timeout_s <= 0 || spin_ns < 0 || (realtime && spin_ns)) usage();
   char path[1024], hostport[256];
   parse_url(url, path, sizeof path, hostport, sizeof hostport);
   int n = snprintf(req_buf, sizeof req_buf, "GET %s HTTP/1.1\r\nHost: %s\r\nUser-Agent: legate-bench-openloop\r\n\r\n", path, host ? host : hostport);
@@ -499,6 +511,8 @@ int main(int argc, char **argv) {
   /* Timer slack: a non-real-time thread's timed waits may fire up to 50 µs late by default
    * (the kernel batches wake-ups); that would be send lag of our own. */
   prctl(PR_SET_TIMERSLACK, 1UL, 0, 0, 0);
+  struct sched_param sp = {.sched_priority = 1};
+  int rt = realtime && sched_setscheduler(0, SCHED_FIFO, &sp) == 0;
   ep = epoll_create1(EPOLL_CLOEXEC);
   tfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
   if (ep < 0 || tfd < 0) die("epoll/timerfd failed");
@@ -570,12 +584,12 @@ int main(int argc, char **argv) {
   }
   qsort(lat, (size_t)m, sizeof *lat, cmp_ns);
   qsort(lag, (size_t)ml, sizeof *lag, cmp_ns);
-  printf("{\"generator\":\"openloop.c\",\"rate\":%g,\"durationS\":%g,\"warmupS\":%g,\"connectionsCap\":%ld,"
+  printf("{\"generator\":\"openloop.c\",\"realtime\":%s,\"rate\":%g,\"durationS\":%g,\"warmupS\":%g,\"connectionsCap\":%ld,"
          "\"sent\":%ld,\"completed\":%ld,\"ok\":%ld,\"non2xx\":%ld,\"errors\":%ld,\"timeouts\":%ld,\"broken\":%ld,\"malformed\":%ld,\"unsent\":%ld,"
          "\"waited\":%ld,\"connectionsOpened\":%ld,\"maxConnections\":%ld,\"connectFailed\":%ld,\"peerClosed\":%ld,"
          "\"p50Ms\":%.4f,\"p90Ms\":%.4f,\"p99Ms\":%.4f,\"p999Ms\":%.4f,\"maxMs\":%.4f,\"meanMs\":%.4f,"
          "\"sendLagP50Ms\":%.4f,\"sendLagP99Ms\":%.4f,\"sendLagP999Ms\":%.4f,\"sendLagMaxMs\":%.4f}\n",
-         rate, duration_s, warmup_s, cap, sent, completed, ok2xx, non2xx, errors, why_count[E_TIMEOUT], why_count[E_BROKEN], why_count[E_MALFORMED], why_count[E_UNSENT], waited, opened, max_open, connect_failed, peer_closed,
+         rt ? "true" : "false", rate, duration_s, warmup_s, cap, sent, completed, ok2xx, non2xx, errors, why_count[E_TIMEOUT], why_count[E_BROKEN], why_count[E_MALFORMED], why_count[E_UNSENT], waited, opened, max_open, connect_failed, peer_closed,
          pct(lat, m, 50), pct(lat, m, 90), pct(lat, m, 99), pct(lat, m, 99.9), pct(lat, m, 100), m ? sum / (double)m / 1e6 : -1,
          pct(lag, ml, 50), pct(lag, ml, 99), pct(lag, ml, 99.9), pct(lag, ml, 100));
   return 0;
