@@ -1,10 +1,12 @@
 /**
  * The `legate` command. Each subcommand lives in `commands/<name>.ts` and registers itself;
  * this file maps outcomes to exit codes: 0 done, 1 input refused, 2 bad usage (CONTRACT §3).
+ * The commands import what only their action needs (zod, yaml, jose, ioredis, the control)
+ * when it runs, so `legate ambassador` does not load (and keep in memory) the others' code.
  * @module
  */
 import { Command, CommanderError } from 'commander'
-import { isLegateError } from '../protocol/index.ts'
+import { isLegateError } from '../protocol/errors.ts'
 import { UsageError } from './options.ts'
 import { commands } from './commands/index.ts'
 

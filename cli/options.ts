@@ -5,7 +5,9 @@
  */
 import { readFile, stat } from 'node:fs/promises'
 import { Option } from 'commander'
-import { LegateError, createTrustSet, DEFAULT_MAX_CONFIG_BYTES, type TrustSet } from '../protocol/index.ts'
+import { LegateError } from '../protocol/errors.ts'
+import { createTrustSet, type TrustSet } from '../protocol/keys.ts'
+import { DEFAULT_MAX_CONFIG_BYTES } from '../protocol/envelope/claims.ts'
 
 /** `--max-config-bytes <n>` → env `LEGATE_MAX_CONFIG_BYTES`. */
 export function envName(flags: string): string {

@@ -6,7 +6,6 @@
  */
 import type { Command } from 'commander'
 import { LOG_LEVELS, type LogLevel } from '../../worker/observe/access-log.ts'
-import { connectRedisLimiter } from '../../worker/policy/node/connect-redis-limiter.ts'
 import { maxConfigBytesOption, option, port, readJson, readTrust, UsageError } from '../options.ts'
 import { protocolOptions, protocolSettings, type ProtocolFlags } from '../protocol-options.ts'
 import { onStopSignals } from '../../worker/platforms/node/drain.ts'
@@ -83,7 +82,8 @@ export function ambassador(program: Command) {
       const trust = await readTrust(opts.trust)
       const identityKey = opts.identityKey ? await readJson(opts.identityKey, 'identity key') : undefined
       if (opts.ratelimitStore && !/^rediss?:\/\//.test(opts.ratelimitStore)) throw new UsageError('--ratelimit-store must be a redis:// or rediss:// URL')
-      const rateLimitStore = opts.ratelimitStore ? connectRedisLimiter(opts.ratelimitStore) : undefined
+      // ioredis is loaded only when a store is given.
+      const rateLimitStore = opts.ratelimitStore ? (await import('../../worker/policy/node/connect-redis-limiter.ts')).connectRedisLimiter(opts.ratelimitStore) : undefined
       const settings = {
         trust,
         mesh: opts.mesh,

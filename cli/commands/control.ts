@@ -1,7 +1,6 @@
 /** `legate control`: runs the control worker on Node (CONTRACT §3, §4). @module */
 import type { Command } from 'commander'
 import { readTrust, maxConfigBytesOption, option, UsageError } from '../options.ts'
-import { startControl } from '../../control/entry.node.ts'
 import { DEFAULT_STORE_SPEC, describeStore, openStore } from '../../control/stores/from-spec.ts'
 
 /** 0 picks a free port (printed at start). */
@@ -38,6 +37,7 @@ export function control(program: Command) {
         if (err instanceof TypeError) throw new UsageError(`--store: ${err.message}`)
         throw err
       }
+      const { startControl } = await import('../../control/entry.node.ts')
       const running = await startControl({ store, trust, publishToken: opts.publishToken, maxConfigBytes: opts.maxConfigBytes, port: opts.port, hostname: opts.host })
       if (!opts.publishToken) process.stderr.write('legate control: no --publish-token: anyone who can reach this port may publish (signatures are still checked)\n')
       process.stdout.write(`legate control listening on ${running.url} (store ${describeStore(opts.store)}, ${trust.size} trusted key${trust.size === 1 ? '' : 's'})\n`)

@@ -1,7 +1,8 @@
 /** `legate keygen`: a signing key pair for operators (configs) or workloads (identity). @module */
 import { open, writeFile } from 'node:fs/promises'
 import type { Command } from 'commander'
-import { LegateError, generateSigningKey, type SigningAlg } from '../../protocol/index.ts'
+import { LegateError } from '../../protocol/errors.ts'
+import type { SigningAlg } from '../../protocol/keys.ts'
 import { option, UsageError } from '../options.ts'
 
 export function keygen(program: Command) {
@@ -14,6 +15,7 @@ export function keygen(program: Command) {
     .addOption(option('--force', 'overwrite an existing private key'))
     .action(async (opts: { kid: string; alg: SigningAlg; out: string; force?: boolean }) => {
       if (!/^[A-Za-z0-9._:-]{1,128}$/.test(opts.kid)) throw new UsageError(`--kid must be 1-128 characters of A-Z a-z 0-9 . _ : -`)
+      const { generateSigningKey } = await import('../../protocol/keys.ts')
       const { privateJwk, publicJwk } = await generateSigningKey(opts.kid, opts.alg)
       const privatePath = `${opts.out}.private.jwk.json`
       const publicPath = `${opts.out}.jwks.json`

@@ -4,8 +4,7 @@
  * @module
  */
 import type { Command } from 'commander'
-import { decodeJwt } from 'jose'
-import { LegateError, NAME_RE, type LegateErrorCode } from '../../protocol/index.ts'
+import { LegateError, type LegateErrorCode } from '../../protocol/errors.ts'
 import { maxConfigBytesOption, option, positiveInt, readJws, UsageError } from '../options.ts'
 
 interface PublishFlags {
@@ -16,7 +15,8 @@ interface PublishFlags {
 }
 
 /** The mesh a JWS is for, read without verifying (the control verifies; so do ambassadors). */
-function meshOf(jws: string): string {
+async function meshOf(jws: string): Promise<string> {
+  const [{ decodeJwt }, { NAME_RE }] = await Promise.all([import('jose'), import('../../protocol/schema.ts')])
   let aud: unknown
   try {
     aud = decodeJwt(jws).aud
@@ -45,7 +45,7 @@ export function publish(program: Command) {
       }
       if (base.protocol !== 'http:' && base.protocol !== 'https:') throw new UsageError(`--control must be an http(s) URL, not "${opts.control}"`)
       const jws = await readJws(path, opts.maxConfigBytes)
-      const mesh = meshOf(jws)
+      const mesh = await meshOf(jws)
       const url = new URL(`v1/meshes/${mesh}/config`, base.href.endsWith('/') ? base : `${base.href}/`)
       const headers: Record<string, string> = { 'content-type': 'application/jwt' }
       if (opts.token) headers.authorization = `Bearer ${opts.token}`

@@ -1,7 +1,7 @@
 /** `legate sign CONFIG --key PRIVATE_JWK`: validate, then sign into a compact JWS. @module */
 import { writeFile } from 'node:fs/promises'
 import type { Command } from 'commander'
-import { LegateError, configDigest, importSigningKey, parseConfigText, signConfig } from '../../protocol/index.ts'
+import { LegateError } from '../../protocol/errors.ts'
 import { option, positiveInt, readJson, readText, UsageError } from '../options.ts'
 
 const TTL_UNITS: Record<string, number> = { d: 86_400, h: 3_600, m: 60, s: 1 }
@@ -27,6 +27,7 @@ export function sign(program: Command) {
     .addOption(option('-o, --output <file>', 'write the JWS here instead of stdout'))
     .action(async (path: string, opts: { key: string; ver?: number; ttl: string; iss?: string; output?: string }) => {
       const ttlSeconds = parseTtl(opts.ttl)
+      const { configDigest, importSigningKey, parseConfigText, signConfig } = await import('../../protocol/index.ts')
       const doc = parseConfigText(await readText(path, 'config'), path)
       const key = await importSigningKey(await readJson(opts.key, 'key file'), `key file ${opts.key}`)
       const jws = await signConfig(doc, { ...key, ver: opts.ver, ttlSeconds, iss: opts.iss })

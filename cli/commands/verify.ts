@@ -1,6 +1,5 @@
 /** `legate verify JWS --trust JWKS`: prints the CONTRACT §3 summary of a valid signed config. @module */
 import type { Command } from 'commander'
-import { summarize, verifyConfig } from '../../protocol/index.ts'
 import { maxConfigBytesOption, option, readJws, readTrust } from '../options.ts'
 
 export function verify(program: Command) {
@@ -12,6 +11,7 @@ export function verify(program: Command) {
     .addOption(option('--mesh <mesh>', 'the mesh it must be for (default: the one it names)'))
     .addOption(maxConfigBytesOption())
     .action(async (path: string, opts: { trust: string; mesh?: string; maxConfigBytes?: number }) => {
+      const { summarize, verifyConfig } = await import('../../protocol/index.ts')
       const trust = await readTrust(opts.trust)
       const jws = await readJws(path, opts.maxConfigBytes)
       const verified = await verifyConfig(jws, { trust, mesh: opts.mesh, maxBytes: opts.maxConfigBytes })
