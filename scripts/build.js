@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Optional: bundles the CLI (and the ambassador it starts) with esbuild into dist/legate.js,
+// `npm run build`, also run by `npm ci` as `prepare`: bundles the CLI (and the ambassador it starts) with esbuild into dist/legate.js,
 // which bin/legate.js then runs with plain node instead of loading tsx and compiling the
 // sources at every start (faster start, less memory; figures in docs/ambassador.md).
 // Dependencies stay in node_modules (--packages=external). dist/legate.inputs.json lists the
