@@ -15,6 +15,8 @@ export const LOCAL_REPLY_STATUS: Record<LocalReplyCode, number> = {
   circuit_open: 503,
   upstream_unavailable: 502,
   upstream_timeout: 504,
+  request_too_large: 413,
+  header_limit: 431,
 }
 
 export const isLocalReplyCode = (code: string): code is LocalReplyCode => code in LOCAL_REPLY_STATUS

@@ -4,6 +4,8 @@
  * timers and the clock. The core imports nothing else from its runtime.
  * @module
  */
+import type { LocalReplyCode } from '../protocol/errors.ts'
+
 /**
  * What the core reads of one request's context: the request, the runtime's bindings and,
  * on workerd, the execution context. Hono's `Context` is one; the routed listeners of the
@@ -77,6 +79,8 @@ export interface UpstreamResult {
   done: Promise<number>
   /** A gRPC answer's `grpc-status` (from trailers or a trailers-only head), set before `done` resolves. */
   grpcStatus?: string
+  /** Set when the platform answered the client itself instead (a body over its limit: 413). */
+  reason?: LocalReplyCode
 }
 
 /**

@@ -11,7 +11,7 @@ import { request as httpRequest } from 'node:http'
 import { connect as http2Connect } from 'node:http2'
 import type { RunningAmbassador } from '../../worker/entry/node.ts'
 import { rawRequest, startUpstream, type Upstream } from '../worker/helpers.ts'
-import { ambassadorWith, within } from './helpers.ts'
+import { ambassadorWith, metric, scrape, within } from './helpers.ts'
 
 let echo: Upstream
 let amb: RunningAmbassador
@@ -92,31 +92,46 @@ test('slowloris (one header byte a second) and silent connections are cut after 
   assert.ok(latencies[Math.floor(latencies.length * 0.99)]! < 1_000, `p99 ${latencies.at(-1)} ms`)
 })
 
-test('an oversized header block gets 431 and the connection closes; the next request is fine', async () => {
+const localReplies = async (reason: string) => metric(await scrape(amb), 'legate_local_replies_total', { reason }) ?? 0
+
+test('an oversized header block gets 431 header_limit (counted) and the connection closes; the next request is fine', async () => {
+  const before = await localReplies('header_limit')
   const big = rawSocket(amb.ports.outbound)
   await big.opened
   big.state.socket.write(`GET /big HTTP/1.1\r\nHost: echo\r\nX-Big: ${'b'.repeat(9 * 1024)}\r\n\r\n`)
   await within(big.closed, 5_000, 'oversized close')
   assert.match(big.state.data, /^HTTP\/1\.1 431 /)
+  assert.equal(JSON.parse(big.state.data.slice(big.state.data.indexOf('\r\n\r\n') + 4)).error, 'header_limit')
+  assert.equal(await localReplies('header_limit'), before + 1)
+  // Malformed HTTP still gets Node's plain 400, and closes.
+  const garbage = rawSocket(amb.ports.outbound)
+  await garbage.opened
+  garbage.state.socket.write('NOT HTTP AT ALL\r\n\r\n')
+  await within(garbage.closed, 5_000, 'malformed close')
+  assert.match(garbage.state.data, /^HTTP\/1\.1 400 /)
   const ok = await rawRequest(amb.ports.outbound, { path: '/fine', headers: { host: 'echo' } })
   assert.equal(ok.status, 200)
 })
 
-test('too many header fields: 431 header_limit', async () => {
+test('too many header fields: 431 header_limit, counted as a local reply', async () => {
+  const before = await localReplies('header_limit')
   const headers: Record<string, string> = { host: 'echo' }
   for (let n = 0; n < 60; n++) headers[`x-h${n}`] = String(n)
   const res = await rawRequest(amb.ports.outbound, { path: '/many', headers })
   assert.equal(res.status, 431)
   assert.equal(JSON.parse(res.body).error, 'header_limit')
   assert.equal(echo.seen.filter((s) => s.url === '/many').length, 0)
+  assert.equal(await localReplies('header_limit'), before + 1)
 })
 
 test('request bodies: the rule limit (1,000) and the listener limit (100,000) answer 413 by Content-Length; a longer chunked body is cut', async () => {
   const small = await rawRequest(amb.ports.outbound, { method: 'POST', path: '/small', headers: { host: 'echo', 'content-type': 'text/plain' }, body: 'x'.repeat(1_000) })
   assert.equal(small.status, 200)
+  const before = await localReplies('request_too_large')
   const over = await rawRequest(amb.ports.outbound, { method: 'POST', path: '/small', headers: { host: 'echo' }, body: 'x'.repeat(1_001) })
   assert.equal(over.status, 413)
   assert.equal(JSON.parse(over.body).error, 'request_too_large')
+  assert.equal(await localReplies('request_too_large'), before + 1)
   const big = await rawRequest(amb.ports.outbound, { method: 'POST', path: '/other', headers: { host: 'echo' }, body: Buffer.alloc(100_001) })
   assert.equal(big.status, 413)
   const fine = await rawRequest(amb.ports.outbound, { method: 'POST', path: '/other', headers: { host: 'echo' }, body: Buffer.alloc(100_000) })

@@ -64,7 +64,11 @@ export async function startNodeAmbassador(options: NodeAmbassadorOptions): Promi
       hostname,
       limits: options.limits,
       upgrades: !!direction,
-      events: direction && { upgrade: (status) => metrics.upgrades.inc([direction, String(status)]), tunnels: (open) => metrics.tunnelsOpen.set([direction], open) },
+      events: direction && {
+        upgrade: (status) => metrics.upgrades.inc([direction, String(status)]),
+        tunnels: (open) => metrics.tunnelsOpen.set([direction], open),
+        localReply: (code) => metrics.localReplies.inc([code]),
+      },
     })
   const servers: Listener[] = []
   const port = (s: Listener) => s.port

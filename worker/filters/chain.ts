@@ -228,6 +228,7 @@ export function createChain(options: ChainOptions): Chain {
       return reply(ex, code, '', response)
     }
     const status = result.status
+    if (result.reason) ex.reason = result.reason
     result.done.then(
       (bytes) => {
         if (result.grpcStatus !== undefined) ex.grpcStatus = result.grpcStatus

@@ -22,6 +22,7 @@ import { getRequestListener } from '@hono/node-server'
 import { RESPONSE_ALREADY_SENT } from '@hono/node-server/utils/response'
 import { checkingInterval, withDefaults, type ListenerLimits } from './limits.ts'
 import type { UpgradeBinding } from './upgrade-tunnel.ts'
+import type { LocalReplyCode } from '../../../protocol/errors.ts'
 
 export type FetchHandler = (request: Request, env: Record<string, unknown>) => Response | Promise<Response>
 
@@ -30,6 +31,8 @@ export interface ListenerEvents {
   upgrade?(status: number): void
   /** Tunnels open on this listener changed to `open`. */
   tunnels?(open: number): void
+  /** The listener answered a request itself, before any routing (a limit). */
+  localReply?(code: LocalReplyCode): void
 }
 
 export interface ListenerOptions {
@@ -80,6 +83,9 @@ export function endSocket(socket: Duplex, status: number, headers: Record<string
 }
 
 const jsonError = (error: string, message: string) => JSON.stringify({ error, message })
+
+/** Node's own answers to a request it could not parse (what its default `clientError` handler writes). */
+const PARSE_ERROR_STATUS: Record<string, number> = { HPE_CHUNK_EXTENSIONS_OVERFLOW: 413, ERR_HTTP_REQUEST_TIMEOUT: 408 }
 
 /** The upgrade request as a web Request for the fetch handler (absolute-form targets kept). */
 function upgradeRequest(req: IncomingMessage): Request {
@@ -140,10 +146,12 @@ export function createListener(options: ListenerOptions): Promise<Listener> {
   h1.maxHeadersCount = limits.maxHeaderCount + 1
   const tooManyHeaders = (req: IncomingMessage) => req.rawHeaders.length / 2 > limits.maxHeaderCount
 
+  const tooManyMessage = `more than ${limits.maxHeaderCount} header fields`
   h1.on('request', (req: IncomingMessage, res: ServerResponse) => {
     if (tooManyHeaders(req)) {
+      options.events?.localReply?.('header_limit')
       res.shouldKeepAlive = false
-      res.writeHead(431, { 'content-type': 'application/json' }).end(jsonError('header_limit', `more than ${limits.maxHeaderCount} header fields`))
+      res.writeHead(431, { 'content-type': 'application/json' }).end(jsonError('header_limit', tooManyMessage))
       return
     }
     // Draining: answered, then the connection closes. Requests already in flight finish on
@@ -160,7 +168,8 @@ export function createListener(options: ListenerOptions): Promise<Listener> {
     }
     if (tooManyHeaders(req)) {
       options.events?.upgrade?.(431)
-      return endSocket(socket, 431, { 'content-type': 'application/json' }, jsonError('header_limit', `more than ${limits.maxHeaderCount} header fields`))
+      options.events?.localReply?.('header_limit')
+      return endSocket(socket, 431, { 'content-type': 'application/json' }, jsonError('header_limit', tooManyMessage))
     }
     const binding: UpgradeBinding = {
       socket,
@@ -193,6 +202,19 @@ export function createListener(options: ListenerOptions): Promise<Listener> {
       response.headers.forEach((v, k) => (headers[k] = v))
       endSocket(socket, response.status, headers, new Uint8Array(await response.arrayBuffer().catch(() => new ArrayBuffer(0))))
     })()
+  })
+  // A request the parser refused. As Node's default handler, but an oversized head gets the
+  // JSON local reply (and is counted) like every other limit of this listener.
+  h1.on('clientError', (err: Error & { code?: string }, socket: Duplex & { bytesWritten?: number }) => {
+    if (socket.writable && !socket.bytesWritten) {
+      if (err.code === 'HPE_HEADER_OVERFLOW') {
+        options.events?.localReply?.('header_limit')
+        return endSocket(socket, 431, { 'content-type': 'application/json' }, jsonError('header_limit', `the request head is over ${limits.maxHeaderBytes} bytes`))
+      }
+      const status = PARSE_ERROR_STATUS[err.code ?? ''] ?? 400
+      socket.write(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nConnection: close\r\n\r\n`)
+    }
+    socket.destroy(err)
   })
   // Connection tracking (closeIdleConnections, the headers/request deadline checks) starts
   // on 'listening'; this server never listens itself, so it is told.

@@ -86,7 +86,7 @@ export function createProtocolForward(options: ProtocolForwardOptions): Protocol
       outgoing.writeHead(413, headers as never)
       outgoing.end(body)
     }
-    return { status: 413, delivered: true, response: RESPONSE_ALREADY_SENT, done: Promise.resolve(Buffer.byteLength(body)) }
+    return { status: 413, delivered: true, response: RESPONSE_ALREADY_SENT, done: Promise.resolve(Buffer.byteLength(body)), reason: 'request_too_large' }
   }
 
   const report = (err: unknown, origin: string) => {
