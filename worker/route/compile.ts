@@ -62,7 +62,9 @@ export function compileRoutes(config: MeshConfig): RouteTable {
     for (let index = 0; index < rules.length; index++) {
       const rule = rules[index]!
       const compiled = compileRule(route.name, index, rule, pickers)
-      for (const match of rule.matches) {
+      const matches = rule.matches
+      for (let mi = 0; mi < matches.length; mi++) {
+        const match = matches[mi]!
         const type = match.path.type
         const value = match.path.value
         const conditions = compileConditions(match, regex)
@@ -101,8 +103,9 @@ export function compileRoutes(config: MeshConfig): RouteTable {
   }
 
   // The same Maps, each route list replaced by its table (setting a key it has adds nothing).
-  for (const [host, list] of exactHosts) (exactHosts as Map<string, RouteList | HostTable>).set(host, tableFor(list))
-  for (const [suffix, list] of wildcardHosts) (wildcardHosts as Map<string, RouteList | HostTable>).set(suffix, tableFor(list))
+  // (forEach, not for-of: no [key, value] array per entry.)
+  exactHosts.forEach((list, host, map) => (map as Map<string, RouteList | HostTable>).set(host, tableFor(list)))
+  wildcardHosts.forEach((list, suffix, map) => (map as Map<string, RouteList | HostTable>).set(suffix, tableFor(list)))
   const exact = exactHosts as unknown as Map<string, HostTable>
   const wildcard = wildcardHosts as unknown as Map<string, HostTable>
   const catchAll = catchAllRoutes.length > 0 ? buildTable(catchAllRoutes) : undefined

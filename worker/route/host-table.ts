@@ -79,8 +79,9 @@ export class HostTable {
       }
       this.prefixMap.set(key, append(this.prefixMap.get(key), candidate))
       const lengths = this.prefixLengths!
-      // A new array, not push: push would reserve room for 17 lengths in every table.
-      if (!lengths.includes(key.length)) this.prefixLengths = [...lengths, key.length].sort((a, b) => b - a)
+      // A new array, not push (push would reserve room for 17 lengths in every table), and no
+      // sort (which allocates a work array): the new length goes in its place, longest first.
+      if (!lengths.includes(key.length)) this.prefixLengths = withLength(lengths, key.length)
     }
   }
 
@@ -145,6 +146,15 @@ function append(entry: Entry | undefined, candidate: Candidate): Entry {
 
 function sortEntry(entry: Entry | undefined): void {
   if (Array.isArray(entry)) entry.sort(compareConditions)
+}
+
+function withLength(lengths: readonly number[], length: number): number[] {
+  const out = new Array<number>(lengths.length + 1)
+  let i = 0
+  for (; i < lengths.length && lengths[i]! > length; i++) out[i] = lengths[i]!
+  out[i] = length
+  for (; i < lengths.length; i++) out[i + 1] = lengths[i]!
+  return out
 }
 
 function moveToMap(key: string, entry: Entry): Map<string, Entry> {
