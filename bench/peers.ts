@@ -113,6 +113,22 @@ export function peers(): Peer[] {
     return ['ambassador', '--config-file', l.configFile, '--mesh', l.mesh, '--trust', l.jwks, '--outbound', String(p), '--inbound', String(p + 100), '--admin', String(p + 200)]
   }
   const legateMissing = (ctx: PeerContext) => (ctx.legate ? undefined : 'legate config could not be prepared or `legate ambassador` does not exist yet')
+  // As the goal says: with routing, metrics and the access log. Lines are written at info and
+  // sent to /dev/null (formatted and written like any log, but not read by the harness, which
+  // shares the load generator's core).
+  const withAccessLog = (launch: Launch): Launch => {
+    const quoted = [launch.cmd, ...launch.args].map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' ')
+    return { ...launch, cmd: 'sh', args: ['-c', `exec ${quoted} > /dev/null`], env: { ...launch.env, LEGATE_LOG_LEVEL: 'info' } }
+  }
+  // `legate ambassador` on Node as shipped runs the esbuild bundle that `npm ci` builds
+  // (prepare); bin/legate.js would fall back to the sources if one were newer, so build first.
+  let built = false
+  const buildBundle = () => {
+    if (built) return
+    const r = spawnSync(NODE, [join(ROOT, 'scripts/build.js')], { encoding: 'utf8', cwd: ROOT })
+    if (r.status !== 0) throw new Error(`npm run build failed: ${r.stderr}`)
+    built = true
+  }
   const list: Peer[] = [
     { name: 'direct', group: 'direct', runtime: 'native', port: 0, missing: () => undefined },
     {
@@ -221,30 +237,30 @@ backend be
       host: 'echo',
       missing: legateMissing,
       launch(ctx) {
-        return {
+        buildBundle()
+        return withAccessLog({
           cmd: NODE,
           args: [...(process.env.LEGATE_BENCH_NODE_FLAGS?.split(' ').filter(Boolean) ?? []), join(ROOT, 'bin/legate.js'), ...legateArgs(ctx, this.port)],
-          env: { LEGATE_LOG_LEVEL: 'silent' },
           readyUrl: `http://127.0.0.1:${this.port + 200}/readyz`,
-        }
+        })
       },
     },
     {
-      // Diagnostic: the same CLI bundled into one ESM file by esbuild (no tsx loader at run
-      // time, no per-closure __name helpers): what a build step would change.
-      name: 'legate-node-bundle',
+      // Diagnostic: the same CLI from the sources through the tsx loader (what runs after an
+      // edit until the next build, or after an install with --ignore-scripts).
+      name: 'legate-node-tsx',
       group: 'legate',
       runtime: 'node',
       port: next(),
       host: 'echo',
-      missing: (ctx) => legateMissing(ctx) ?? needBin(BIN('esbuild'), 'esbuild'),
+      missing: legateMissing,
       launch(ctx) {
-        const out = join(ctx.dir, 'legate-bundle.mjs')
-        if (!existsSync(out)) {
-          const r = spawnSync(BIN('esbuild'), [join(ROOT, 'cli/main.ts'), '--bundle', '--platform=node', '--format=esm', '--target=node20', `--outfile=${out}`, '--log-level=error', "--banner:js=import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);"], { encoding: 'utf8', cwd: ROOT })
-          if (r.status !== 0) throw new Error(`esbuild failed: ${r.stderr}`)
-        }
-        return { cmd: NODE, args: [out, ...legateArgs(ctx, this.port)], env: { LEGATE_LOG_LEVEL: 'silent' }, readyUrl: `http://127.0.0.1:${this.port + 200}/readyz` }
+        return withAccessLog({
+          cmd: NODE,
+          args: [...(process.env.LEGATE_BENCH_NODE_FLAGS?.split(' ').filter(Boolean) ?? []), join(ROOT, 'bin/legate.js'), ...legateArgs(ctx, this.port)],
+          env: { LEGATE_NO_DIST: '1' },
+          readyUrl: `http://127.0.0.1:${this.port + 200}/readyz`,
+        })
       },
     },
     {
@@ -256,7 +272,7 @@ backend be
       missing: (ctx) => legateMissing(ctx) ?? needBin(BIN('bun'), 'bun'),
       launch(ctx) {
         // `legate ambassador` under Bun uses the Bun entry (Bun.serve, fetch upstream).
-        return { cmd: BIN('bun'), args: [join(ROOT, 'bin/legate.js'), ...legateArgs(ctx, this.port)], env: { LEGATE_LOG_LEVEL: 'silent' }, readyUrl: `http://127.0.0.1:${this.port + 200}/readyz` }
+        return withAccessLog({ cmd: BIN('bun'), args: [join(ROOT, 'bin/legate.js'), ...legateArgs(ctx, this.port)], readyUrl: `http://127.0.0.1:${this.port + 200}/readyz` })
       },
     },
     {
@@ -268,12 +284,12 @@ backend be
       missing: (ctx) => legateMissing(ctx) ?? needBin(BIN('deno'), 'deno'),
       launch(ctx) {
         // `legate ambassador` under Deno uses the Deno entry (Deno.serve, fetch upstream).
-        return {
+        return withAccessLog({
           cmd: BIN('deno'),
           args: ['run', '-A', join(ROOT, 'cli/main.ts'), ...legateArgs(ctx, this.port)],
-          env: { LEGATE_LOG_LEVEL: 'silent', DENO_NO_UPDATE_CHECK: '1' },
+          env: { DENO_NO_UPDATE_CHECK: '1' },
           readyUrl: `http://127.0.0.1:${this.port + 200}/readyz`,
-        }
+        })
       },
     },
   ]

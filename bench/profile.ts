@@ -48,7 +48,8 @@ async function profileOne(name: string, dir: string): Promise<Run> {
   mkdirSync(profDir)
   const l = peer.launch(ctx)
   const t0 = Date.now()
-  const proc = start(peer.name, l.cmd, ['--cpu-prof', `--cpu-prof-dir=${profDir}`, ...l.args], { core: PROXY_CORE, env: l.env, cwd: ROOT })
+  // Through NODE_OPTIONS: a peer may start node behind `sh -c 'exec …'` (the access log to /dev/null).
+  const proc = start(peer.name, l.cmd, l.args, { core: PROXY_CORE, env: { ...l.env, NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --cpu-prof --cpu-prof-dir=${profDir}`.trim() }, cwd: ROOT })
   if (l.readyUrl) {
     for (let i = 0; i < 400; i++) {
       try {

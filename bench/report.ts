@@ -38,7 +38,7 @@ const GROUP: Record<string, string> = {
   haproxy: 'proxy',
   'http-proxy': 'proxy',
   'legate-node': 'legate',
-  'legate-node-bundle': 'legate',
+  'legate-node-tsx': 'legate',
   'legate-bun': 'legate',
   'legate-deno': 'legate',
 }
@@ -50,12 +50,12 @@ const DESCRIBE: Record<string, string> = {
   nginx: 'nginx reverse proxy, 1 worker, keep-alive upstream (`keepalive 128`), no access log',
   haproxy: 'haproxy, 1 thread, `http-reuse always`',
   'http-proxy': 'node `http-proxy` with a keep-alive agent',
-  'legate-node': '`legate ambassador` on Node as shipped (bin/legate.js: sources through the tsx loader), log level silent',
-  'legate-node-bundle': 'diagnostic: the same CLI bundled by esbuild into one .mjs, run by plain node',
-  'legate-bun': '`bun bin/legate.js ambassador …` (the Bun entry: Bun.serve, fetch upstream), log level silent',
-  'legate-deno': '`deno run -A cli/main.ts ambassador …` (the Deno entry: Deno.serve, fetch upstream), log level silent',
+  'legate-node': '`legate ambassador` on Node as shipped (bin/legate.js runs the esbuild bundle `npm ci` builds), access log at info to /dev/null',
+  'legate-node-tsx': 'diagnostic: the same CLI from the sources through the tsx loader (after an edit, before the next build)',
+  'legate-bun': '`bun bin/legate.js ambassador …` (the Bun entry: Bun.serve, fetch upstream), access log at info to /dev/null',
+  'legate-deno': '`deno run -A cli/main.ts ambassador …` (the Deno entry: Deno.serve, fetch upstream), access log at info to /dev/null',
 }
-const BARE_OF: Record<string, string> = { 'legate-node': 'node-undici', 'legate-node-bundle': 'node-undici', 'legate-bun': 'bun-fetch', 'legate-deno': 'deno-fetch' }
+const BARE_OF: Record<string, string> = { 'legate-node': 'node-undici', 'legate-node-tsx': 'node-undici', 'legate-bun': 'bun-fetch', 'legate-deno': 'deno-fetch' }
 
 const f = (v: number | undefined, d = 2) => (v === undefined || !Number.isFinite(v) ? '–' : Math.abs(v) >= 1000 ? Math.round(v).toLocaleString('en-US') : v.toFixed(d))
 const pct = (v: number | undefined) => (v === undefined || !Number.isFinite(v) ? '–' : `±${Math.round(v * 50)}%`)
