@@ -571,6 +571,12 @@ int main(int argc, char **argv) {
   if (samples_file) { /* per recorded request: scheduled offset, latency, send lag (ms); -1 = failed */
     FILE *f = fopen(samples_file, "w");
     if (!f) die("cannot write --samples file");
+    /* The wall-clock time of the first recorded request's schedule, to line the samples up
+     * with another process's log (a proxy's GC trace, say). */
+    struct timespec rt;
+    clock_gettime(CLOCK_REALTIME, &rt);
+    double rt_ms = (double)rt.tv_sec * 1e3 + (double)rt.tv_nsec / 1e6 - (double)(now_ns() - sched(warm)) / 1e6;
+    fprintf(f, "# first recorded request scheduled at %.3f ms since the epoch (CLOCK_REALTIME)\n", rt_ms);
     fprintf(f, "sched_ms latency_ms send_lag_ms waited\n");
     for (long i = 0; i < rec; i++)
       fprintf(f, "%.3f %.4f %.4f %d\n", (double)(sched(warm + i) - sched(warm)) / 1e6, lat[i] < 0 ? -1.0 : (double)lat[i] / 1e6, (double)lag[i] / 1e6, waited_flag[i]);
