@@ -7,6 +7,7 @@
 import { z } from 'zod'
 import { DURATION_RE, parseDuration } from './duration.ts'
 import { parseCidr } from './cidr.ts'
+import { reusableRoute } from './route-reuse.ts'
 
 export const NAME_RE = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/
 /** Gateway API hostname, optionally with one leading `*.` label. */
@@ -325,7 +326,7 @@ const rateLimitPolicy = z.strictObject({
  * A schema with zod's generated parser (`z.compile`): a valid value is built in one pass with
  * a third of the allocations, and anything that pass refuses is parsed again by zod's own
  * parser, so issues and their paths are exactly zod's. For the services and routes of a large
- * mesh (10,000 routes: a third of the time to apply a config). Generated on the first parse,
+ * mesh (routes: see route-reuse.ts, which adds reuse between versions). Generated on first use,
  * so importing the schema (every CLI command) does not pay for it; where code generation is
  * not allowed (workerd), `z.compile` hands back the schema itself.
  */
@@ -337,7 +338,7 @@ function compiledOnFirstUse<T extends z.ZodType>(schema: T): z.ZodLazy<T> {
 const meshShape = z.strictObject({
   mesh: name,
   services: z.array(compiledOnFirstUse(serviceSchema)).max(10_000).default([]),
-  routes: z.array(compiledOnFirstUse(routeSchema)).max(100_000).default([]),
+  routes: z.array(reusableRoute(routeSchema)).max(100_000).default([]),
   policies: z
     .strictObject({
       authorization: z.array(authorizationPolicy).default([]),

@@ -6,6 +6,7 @@
 import type { z } from 'zod'
 import { LegateError, type ConfigIssue } from './errors.ts'
 import { meshConfigSchema, type MeshConfig } from './schema.ts'
+import { withRouteReuse, type RouteReuse } from './route-reuse.ts'
 
 /** `['routes', 2, 'rules', 0]` → `routes[2].rules[0]`. */
 export function formatPath(path: readonly PropertyKey[]): string {
@@ -57,9 +58,28 @@ export function checkMeshConfig(input: unknown): ConfigIssue[] {
   return result.success ? [] : configIssues(result.error)
 }
 
+export interface ParseOptions {
+  /**
+   * For one of a sequence of versions (an ambassador's): the config this one replaces, or
+   * `null` for the first. Routes byte-identical to one of its routes are taken as parsed
+   * there, and this config remembers its routes for the next (their JSON text: about the
+   * size of the routes' part of the document). Omitted: every route is parsed, none kept.
+   */
+  previous?: MeshConfig | null
+}
+
+/** Each config parsed with `previous`: its routes by JSON text, for the version after it. */
+const rememberedRoutes = new WeakMap<MeshConfig, ReadonlyMap<string, unknown>>()
+
 /** Parses a config document; throws `invalid_config` listing every issue with its path. */
-export function parseMeshConfig(input: unknown): MeshConfig {
-  const result = meshConfigSchema.safeParse(input)
+export function parseMeshConfig(input: unknown, options: ParseOptions = {}): MeshConfig {
+  let result: z.ZodSafeParseResult<MeshConfig>
+  if (options.previous === undefined) result = meshConfigSchema.safeParse(input)
+  else {
+    const reuse: RouteReuse = { previous: options.previous ? rememberedRoutes.get(options.previous) : undefined, next: new Map() }
+    result = withRouteReuse(reuse, () => meshConfigSchema.safeParse(input))
+    if (result.success) rememberedRoutes.set(result.data, reuse.next)
+  }
   if (result.success) return result.data
   const issues = configIssues(result.error)
   const summary = issues.slice(0, 3).map((i) => `${i.path}: ${i.message}`).join('; ')

@@ -24,6 +24,12 @@ export interface VerifyConfigOptions {
   now?: number
   /** Accept a config past its `exp` (a restart serving its persisted last-known-good). */
   allowExpired?: boolean
+  /**
+   * For a verifier that applies version after version (an ambassador): the config this one
+   * would replace, or `null` for none yet. Routes unchanged since it are not validated again
+   * (see `parseMeshConfig`); omitted, every route is.
+   */
+  previous?: VerifiedConfig | null
 }
 
 const WHAT = 'config'
@@ -64,7 +70,7 @@ export async function verifyConfig(jws: unknown, options: VerifyConfigOptions): 
   // The digest (hashing megabytes for a large mesh) runs while the schema is checked.
   const text = (jws as string).trim()
   const digest = configDigest(text)
-  const config = parseMeshConfig(payload.config)
+  const config = parseMeshConfig(payload.config, options.previous === undefined ? {} : { previous: options.previous?.config ?? null })
   if (config.mesh !== aud) throw new LegateError('wrong_mesh', `config document names mesh "${config.mesh}" but is signed for "${aud}"`)
 
   return {

@@ -125,7 +125,8 @@ export function createConfigHolder(options: ConfigHolderOptions): ConfigHolder {
   const apply = async (jws: string, source: string): Promise<OfferResult> => {
     let verified: VerifiedConfig
     try {
-      verified = await verifyConfig(jws, { trust, mesh, maxBytes, now: platform.now() })
+      // `previous`: routes unchanged since the config served are not validated again.
+      verified = await verifyConfig(jws, { trust, mesh, maxBytes, now: platform.now(), previous: current?.verified ?? null })
       const floor = Math.max(current?.verified.ver ?? 0, persistedVer)
       if (current && verified.ver === current.verified.ver && verified.digest === current.verified.digest) return 'unchanged'
       if (verified.ver <= floor) {
@@ -167,7 +168,7 @@ export function createConfigHolder(options: ConfigHolderOptions): ConfigHolder {
         }
         if (!jws) return false
         try {
-          const verified = await verifyConfig(jws, { trust, mesh, maxBytes, now: platform.now(), allowExpired: true })
+          const verified = await verifyConfig(jws, { trust, mesh, maxBytes, now: platform.now(), allowExpired: true, previous: current?.verified ?? null })
           persistedVer = Math.max(persistedVer, verified.ver)
           if (current && current.verified.ver >= verified.ver) return false
           swap(verified, 'state')
