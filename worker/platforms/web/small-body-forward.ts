@@ -4,13 +4,55 @@
  * runtime's native `arrayBuffer()` and answered from memory, skipping the byte-counting web stream the
  * portable path pipes every body through. Larger or unsized responses, and requests the
  * fast path does not cover (timeouts, request bodies), take the portable path unchanged.
+ * On Bun the headers go both ways without a field-by-field `Headers` copy (see below).
  * @module
  */
 import { LegateError } from '../../../protocol/errors.ts'
 import type { UpstreamForward, UpstreamRequest, RequestContext } from '../../platform.ts'
 import { createFetchForward, downstreamHeaders, upstreamHeaders } from '../../upstream/forward.ts'
+import { connectionNamed, isHopByHop, namesNoOtherHeader } from '../../upstream/hop-by-hop.ts'
 
 const SMALL = 64 * 1024
+
+/**
+ * Bun: its `Headers` has `toJSON()` (all fields as one plain object, in one native call) and
+ * its fetch takes `decompress: false`. Without that option Bun's fetch inflates a gzip or br
+ * answer while its Content-Encoding and Content-Length still describe the compressed bytes,
+ * so the client would get a body that does not match its head; a proxy passes bytes as they come.
+ */
+const onBun = typeof (globalThis as { Bun?: unknown }).Bun !== 'undefined'
+type HeadersJson = Record<string, string | string[]>
+const json = (h: Headers): HeadersJson | undefined => (onBun ? (h as unknown as { toJSON(): HeadersJson }).toJSON() : undefined)
+
+/**
+ * `upstreamHeaders` as a plain object on Bun (what fetch then reads in one go, instead of a
+ * `Headers` built one `append` at a time): the same fields, dropped and set the same way. A
+ * `Headers` still where a route edits the request headers (its filters take one) or where a
+ * field repeats as a list (set-cookie).
+ */
+function upstreamHeadersFast(incoming: Headers, req: UpstreamRequest): HeadersJson | Headers {
+  const o = req.editRequestHeaders ? undefined : json(incoming)
+  if (!o || Array.isArray(o['set-cookie'])) return upstreamHeaders(incoming, req)
+  const conn = o.connection as string | undefined
+  const named = namesNoOtherHeader(conn) ? undefined : connectionNamed(conn)
+  for (const name in o) if (isHopByHop(name) || name === 'host' || named?.includes(name) || req.drop?.has(name)) delete o[name]
+  for (let i = 0; i < req.set.length; i += 2) o[req.set[i]!] = req.set[i + 1]!
+  o.host = req.host
+  return o
+}
+
+/**
+ * `downstreamHeaders` on Bun without a copy: fetch's response `Headers` are mutable there, so
+ * the hop-by-hop fields (rare in a fetch answer) are deleted in place and `new Response` copies
+ * the rest natively; the route's edits then apply to the new response's headers.
+ */
+function downstreamHeadersFast(upstream: Headers): Headers | undefined {
+  const o = json(upstream)
+  if (!o) return undefined
+  const named = namesNoOtherHeader(o.connection as string | undefined) ? undefined : connectionNamed(o.connection as string)
+  for (const name in o) if (isHopByHop(name) || named?.includes(name)) upstream.delete(name)
+  return upstream
+}
 
 export function createSmallBodyForward(): UpstreamForward {
   const portable = createFetchForward()
@@ -20,7 +62,7 @@ export function createSmallBodyForward(): UpstreamForward {
     if (req.headersTimeout > 0 || req.requestTimeout > 0 || req.body !== undefined || (req.method !== 'GET' && req.method !== 'HEAD')) return portable(c, req)
     let res: Response
     try {
-      res = await fetch(req.origin + req.path, { method: req.method, headers: upstreamHeaders(incoming.headers, req), redirect: 'manual', signal: incoming.signal })
+      res = await fetch(req.origin + req.path, { method: req.method, headers: upstreamHeadersFast(incoming.headers, req), redirect: 'manual', signal: incoming.signal, ...(onBun ? { decompress: false } : {}) } as RequestInit)
     } catch (err) {
       throw new LegateError('upstream_unavailable', `cannot reach ${req.origin}: ${(err as Error)?.message ?? err}`, { cause: err })
     }
@@ -29,11 +71,15 @@ export function createSmallBodyForward(): UpstreamForward {
       return { status: res.status, delivered: false, response: new Response(null, { status: res.status }), done: Promise.resolve(0) }
     }
     const length = Number(res.headers.get('content-length') ?? NaN)
-    const headers = downstreamHeaders(res.headers, req)
     if (length <= SMALL) {
+      const same = downstreamHeadersFast(res.headers)
+      const headers = same ?? downstreamHeaders(res.headers, req)
       const body = await res.arrayBuffer()
-      return { status: res.status, delivered: true, response: new Response(body, { status: res.status, statusText: res.statusText, headers }), done: Promise.resolve(body.byteLength) }
+      const response = new Response(body, { status: res.status, statusText: res.statusText, headers })
+      if (same) req.editResponseHeaders?.(response.headers)
+      return { status: res.status, delivered: true, response, done: Promise.resolve(body.byteLength) }
     }
+    const headers = downstreamHeaders(res.headers, req)
     // A large or unsized body streams as it comes, counted as on the portable path.
     let bytes = 0
     let finish!: (n: number) => void

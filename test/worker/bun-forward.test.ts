@@ -1,0 +1,135 @@
+/**
+ * `legate ambassador` on Bun (`bun bin/legate.js`), the small-body upstream leg
+ * (worker/platforms/web/small-body-forward.ts): request headers as the portable path sends
+ * them (hop-by-hop and Connection-named fields dropped, repeated fields kept, Host, the
+ * x-forwarded-for/x-request-id/traceparent the hop sets, a route's RequestHeaderModifier),
+ * response headers without hop-by-hop fields plus a route's ResponseHeaderModifier, and a
+ * gzip answer passed on byte for byte with its Content-Encoding (Bun's fetch would inflate it).
+ */
+import { test, before, after } from 'node:test'
+import assert from 'node:assert/strict'
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
+import { writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { gzipSync } from 'node:zlib'
+import { request as httpRequest } from 'node:http'
+import { createSigner, rawRequest, startUpstream, tempDir, until, type Upstream } from './helpers.ts'
+
+const root = new URL('../../', import.meta.url).pathname
+const bun = join(root, 'node_modules/.bin/bun')
+const hasBun = spawnSync(bun, ['--version']).status === 0
+const GZ = gzipSync(Buffer.from('hello from a compressed upstream '.repeat(40)))
+
+let echo: Upstream, gz: Upstream, child: ChildProcess | undefined, outbound = 0
+
+before(async () => {
+  if (!hasBun) return
+  echo = await startUpstream('echo')
+  gz = await startUpstream('gz', (req, res) => {
+    req.resume()
+    res.writeHead(200, { 'content-type': 'text/plain', 'content-encoding': 'gzip', 'content-length': GZ.length })
+    res.end(GZ)
+  })
+  const signer = await createSigner()
+  const dir = tempDir()
+  writeFileSync(join(dir, 'trust.json'), JSON.stringify(signer.trust.jwks))
+  const config = {
+    mesh: 'demo',
+    services: [
+      { name: 'echo', endpoints: [echo.url] },
+      { name: 'gz', endpoints: [gz.url] },
+    ],
+    routes: [
+      {
+        name: 'edited',
+        hostnames: ['edited'],
+        rules: [
+          {
+            backendRefs: [{ name: 'echo' }],
+            filters: [
+              { type: 'RequestHeaderModifier', requestHeaderModifier: { set: [{ name: 'x-set', value: 'by-route' }], remove: ['x-drop-me'] } },
+              { type: 'ResponseHeaderModifier', responseHeaderModifier: { add: [{ name: 'x-added', value: 'by-route' }], remove: ['x-upstream'] } },
+            ],
+          },
+        ],
+      },
+    ],
+  }
+  writeFileSync(join(dir, 'c.jws'), await signer.sign(config, 1))
+  const { createServer } = await import('node:net')
+  const free = () => new Promise<number>((resolve) => { const s = createServer().listen(0, '127.0.0.1', () => { const p = (s.address() as { port: number }).port; s.close(() => resolve(p)) }) })
+  const admin = await free()
+  outbound = await free()
+  child = spawn(bun, ['bin/legate.js', 'ambassador', '--config-file', join(dir, 'c.jws'), '--mesh', 'demo', '--trust', join(dir, 'trust.json'), '--admin', String(admin), '--outbound', String(outbound), '--log-level', 'silent'], { cwd: root, stdio: 'ignore' })
+  await until(async () => (await fetch(`http://127.0.0.1:${admin}/readyz`).catch(() => undefined))?.status === 200, 60_000, 100)
+})
+
+after(async () => {
+  if (child && child.exitCode === null) {
+    const exited = new Promise((r) => child!.once('exit', r))
+    child.kill('SIGTERM')
+    await exited
+  }
+  await echo?.close()
+  await gz?.close()
+})
+
+const skip = hasBun ? false : 'bun not installed'
+
+test('Bun: request headers upstream as on the portable path', { skip, timeout: 30_000 }, async () => {
+  const res = await rawRequest(outbound, {
+    path: '/a?b=1',
+    headers: {
+      host: 'echo',
+      connection: 'keep-alive, x-named',
+      'x-named': 'hop',
+      te: 'trailers',
+      'proxy-authorization': 'secret',
+      'x-forwarded-for': '10.0.0.1',
+      'x-request-id': 'bun-fwd-1',
+      cookie: 'a=1',
+      accept: 'text/plain',
+    },
+  })
+  assert.equal(res.status, 200)
+  const seen = JSON.parse(res.body) as { url: string; headers: Record<string, string> }
+  assert.equal(seen.url, '/a?b=1')
+  const h = seen.headers
+  assert.equal(h.host, 'echo')
+  for (const gone of ['x-named', 'te', 'proxy-authorization']) assert.equal(h[gone], undefined, gone)
+  assert.equal(h['x-forwarded-for'], '10.0.0.1, 127.0.0.1')
+  assert.equal(h['x-request-id'], 'bun-fwd-1')
+  assert.match(h.traceparent ?? '', /^00-[0-9a-f]{32}-[0-9a-f]{16}-0[01]$/)
+  assert.equal(h.cookie, 'a=1')
+  assert.equal(h.accept, 'text/plain')
+  // The upstream's Connection-named and keep-alive fields do not reach the client.
+  assert.equal(res.headers['x-hop'], undefined)
+  assert.equal(res.headers['x-upstream'], 'echo')
+})
+
+test('Bun: a route\'s request and response header modifiers apply on the fast path', { skip, timeout: 30_000 }, async () => {
+  const res = await rawRequest(outbound, { path: '/', headers: { host: 'edited', 'x-drop-me': '1', 'x-keep': '2' } })
+  assert.equal(res.status, 200)
+  const h = (JSON.parse(res.body) as { headers: Record<string, string> }).headers
+  assert.equal(h['x-set'], 'by-route')
+  assert.equal(h['x-drop-me'], undefined)
+  assert.equal(h['x-keep'], '2')
+  assert.equal(res.headers['x-added'], 'by-route')
+  assert.equal(res.headers['x-upstream'], undefined)
+})
+
+test('Bun: a gzip answer reaches the client as the upstream sent it', { skip, timeout: 30_000 }, async () => {
+  const got = await new Promise<{ headers: Record<string, unknown>; body: Buffer }>((resolve, reject) => {
+    const req = httpRequest({ host: '127.0.0.1', port: outbound, path: '/z', headers: { host: 'gz', 'accept-encoding': 'gzip' } }, (res) => {
+      const chunks: Buffer[] = []
+      res.on('data', (c: Buffer) => chunks.push(c))
+      res.on('end', () => resolve({ headers: res.headers, body: Buffer.concat(chunks) }))
+      res.on('error', reject)
+    })
+    req.on('error', reject)
+    req.end()
+  })
+  assert.equal(got.headers['content-encoding'], 'gzip')
+  assert.equal(Number(got.headers['content-length']), GZ.length)
+  assert.deepEqual(got.body, GZ)
+})
