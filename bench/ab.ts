@@ -2,7 +2,7 @@
  * A/B for the request path: the bare Node forwarder and one or more legate builds, side by
  * side, at a fixed request rate (open loop, bench/lib/openloop.c) and then at saturation (wrk).
  *
- *   node --import tsx bench/ab.ts [--legate name=path/to/legate.js ...] [--rate 4000] [--rounds 5] [--duration 4] [--log-level info]
+ *   node --import tsx bench/ab.ts [--legate 'name=path/to/legate.js [node flags]' ...] [--rate 4000] [--rounds 5] [--duration 4] [--log-level info] [--no-saturate]
  *
  * Why a fixed rate: at saturation a faster process batches more requests per event-loop
  * turn, and on a machine shared with other work the req/s of one run swing by ±30%. At a
@@ -32,6 +32,7 @@ const { values } = parseArgs({
     duration: { type: 'string', default: '4' },
     'log-level': { type: 'string', default: 'info' },
     saturate: { type: 'boolean', default: true },
+    'no-saturate': { type: 'boolean', default: false },
   },
 })
 const ROOT = new URL('../', import.meta.url).pathname
@@ -39,6 +40,7 @@ const rate = Number(values.rate)
 const rounds = Number(values.rounds)
 const duration = Number(values.duration)
 const PORT = 19600
+const saturate = values.saturate && !values['no-saturate']
 
 installCleanup()
 const dir = mkdtempSync(join(tmpdir(), 'legate-ab-'))
@@ -70,7 +72,8 @@ const peers: Peer[] = [
 for (const [i, spec] of values.legate!.entries()) {
   const eq = spec.indexOf('=')
   const name = eq > 0 ? spec.slice(0, eq) : `legate ${i + 1}`
-  const entry = resolve(ROOT, eq > 0 ? spec.slice(eq + 1) : spec)
+  const [path, ...nodeFlags] = (eq > 0 ? spec.slice(eq + 1) : spec).split(' ').filter(Boolean)
+  const entry = resolve(ROOT, path!)
   const port = PORT + 10 + 2 * i
   peers.push({
     name,
@@ -79,7 +82,7 @@ for (const [i, spec] of values.legate!.entries()) {
     launch() {
       const args = [entry, 'ambassador', '--config-file', files.configFile, '--mesh', files.mesh, '--trust', files.jwks, '--outbound', String(port), '--admin', String(port + 1), '--log-level', values['log-level']!]
       // exec: the shell becomes node, so the pid (and its CPU time) is legate's own; the access log goes to /dev/null.
-      const quoted = [process.execPath, ...args].map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' ')
+      const quoted = [process.execPath, ...nodeFlags, ...args].map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' ')
       return start(name, 'sh', ['-c', `exec ${quoted} > /dev/null`], { core: PROXY_CORE })
     },
   })
@@ -109,7 +112,7 @@ for (let r = 0; r < rounds; r++) {
     const o = await fixedRate(peer, duration)
     const cpuUs = (treeCpu(pid) - cpu0) / (o.ok + o.non2xx)
     const row: Row = { cpuUs, p50: o.p50Ms, p99: o.p99Ms, rss: treeRssMb(pid) }
-    if (values.saturate) {
+    if (saturate) {
       const c0 = treeCpu(pid)
       const w = await runWrk({ url: `http://127.0.0.1:${peer.port}/100b`, connections: 32, durationS: duration, host: peer.host })
       row.rps = w.rps
@@ -124,12 +127,12 @@ for (let r = 0; r < rounds; r++) {
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!
 const bare = rows.get(peers[0]!.name)!
 const bareCpu = median(bare.map((x) => x.cpuUs))
-const bareRps = values.saturate ? median(bare.map((x) => x.rps!)) : 0
+const bareRps = saturate ? median(bare.map((x) => x.rps!)) : 0
 console.log(`\nmedians over ${rounds} rounds (fixed ${rate} req/s for ${duration} s, then wrk 32 connections):`)
 for (const [name, rs] of rows) {
   const cpu = median(rs.map((x) => x.cpuUs))
   let line = `  ${name.padEnd(26)} ${cpu.toFixed(1).padStart(6)} µs/req (×${(bareCpu / cpu).toFixed(3)} bare)  p50 ${median(rs.map((x) => x.p50)).toFixed(3)} p99 ${median(rs.map((x) => x.p99)).toFixed(3)} ms  RSS ${median(rs.map((x) => x.rss)).toFixed(0)} MB`
-  if (values.saturate) {
+  if (saturate) {
     const rps = median(rs.map((x) => x.rps!))
     line += ` | ${rps.toFixed(0)} req/s (×${(rps / bareRps).toFixed(3)} bare) ${median(rs.map((x) => x.satCpuUs!)).toFixed(1)} µs/req`
   }
