@@ -11,12 +11,12 @@
  * on error and Ctrl-C.
  * @module
  */
-import { mkdtempSync, mkdirSync, writeFileSync, rmSync, readFileSync } from 'node:fs'
+import { mkdtempSync, mkdirSync, writeFileSync, rmSync, readFileSync, readdirSync } from 'node:fs'
 import { tmpdir, cpus, totalmem, release } from 'node:os'
 import { join } from 'node:path'
 import { spawnSync, spawn } from 'node:child_process'
 import { request } from 'undici'
-import { start, stop, stopAll, installCleanup, waitForPort, portFree, treeCpu, treeRssMb, treePeakRssMb, machineLoad, which, sleep, tcpTrouble, PROXY_CORE, LOAD_CORE, cores, type Started } from './lib/proc.ts'
+import { start, stop, stopAll, installCleanup, waitForPort, portFree, tree, treeCpu, treeRssMb, treePeakRssMb, machineLoad, which, sleep, tcpTrouble, PROXY_CORE, LOAD_CORE, cores, type Started } from './lib/proc.ts'
 import { runWrk, uploadScript } from './lib/wrk.ts'
 import { median, spread, round } from './lib/stats.ts'
 import { peers as allPeers, nginxUpstreamConfig, PORT_BASE, type Peer, type PeerContext } from './peers.ts'
@@ -36,6 +36,8 @@ const flag = (name: string) => argv.includes(`--${name}`)
 if (flag('help')) {
   console.log(`npm run bench -- [--scenario LIST] [--rounds N] [--duration S] [--warmup S] [--peers LIST]
   [--upstream nginx|node] [--rate 1000] [--generator native|node] [--no-realtime] [--out FILE] [--no-report] [--label TEXT]
+--no-realtime: the latency scenario runs its generator, the peer under test and the upstream
+  as ordinary processes (default: SCHED_FIFO during its runs, see bench/run.ts)
 scenarios: ${'throughput,latency,body64k,body1m,upload1m,policy,scale,propagation'}`)
   process.exit(0)
 }
@@ -157,6 +159,40 @@ function pickGenerator(): NonNullable<typeof generator> {
   const n = nativeOpenLoop()
   if (n.bin) return (generator = { kind: 'native', bin: n.bin, note: 'bench/lib/openloop.c (native, compiled with cc -O2)' })
   return (generator = { kind: 'node', note: `bench/lib/open-loop.ts (Node + undici): the native generator is unavailable: ${n.why}` })
+}
+
+// The latency scenario on a shared machine: other work on the proxy core delays a woken proxy
+// or upstream by milliseconds, which swamps a 0.3 ms hop (direct's p99 was 2-4 ms with the
+// machine 40-90% busy, 0.12-0.23 ms with the upstream SCHED_FIFO). So, unless --no-realtime,
+// the peer under test and the upstream run SCHED_FIFO for the length of their latency runs
+// only: each process's main thread at priority 2, its other threads (GC helpers, Bun's HTTP
+// thread, ...) at 1, so the event loop preempts them as a scheduler on an idle core would. At
+// 1,000 req/s they use a fraction of the core; the kernel's RT throttling (95%) bounds a
+// runaway. Back to SCHED_OTHER right after. Needs chrt (util-linux) and root/CAP_SYS_NICE.
+const chrt = which('chrt')
+let peersRealtime: boolean | undefined
+function schedRealtime(pids: (number | undefined)[], on: boolean): void {
+  if (!chrt || flag('no-realtime')) {
+    peersRealtime = false
+    return
+  }
+  let ok = true
+  for (const pid of pids) {
+    if (!pid) continue
+    for (const p of tree(pid)) {
+      let tids: string[] = []
+      try {
+        tids = readdirSync(`/proc/${p}/task`)
+      } catch {
+        continue // exited
+      }
+      for (const tid of tids) {
+        const args = on ? ['-f', '-p', tid === String(p) ? '2' : '1', tid] : ['-o', '-p', '0', tid]
+        if (spawnSync(chrt, args).status !== 0 && on) ok = false
+      }
+    }
+  }
+  if (on) peersRealtime = (peersRealtime ?? true) && ok
 }
 
 function runOpenLoopChild(url: string, host: string | undefined, seconds: number, warm: number): Promise<OpenLoopResult> {
@@ -289,7 +325,8 @@ async function main() {
       if (scenario === 'latency') {
         // The generator is a fresh process each run: 1 s at the same rate first warms its own
         // JIT and opens its connections, and is not recorded (else its start-up is the tail).
-        const o = await runOpenLoopChild(`http://127.0.0.1:${r.port}/100b`, r.peer.host, seconds, 1)
+        schedRealtime([upstream.pid, pid], true)
+        const o = await runOpenLoopChild(`http://127.0.0.1:${r.port}/100b`, r.peer.host, seconds, 1).finally(() => schedRealtime([upstream.pid, pid], false))
         s = { rps: o.rate, requests: o.sent, p50Ms: o.p50Ms, p99Ms: o.p99Ms, p999Ms: o.p999Ms, errors: o.errors, non2xx: o.non2xx, sendLagP50Ms: o.sendLagP50Ms, sendLagP99Ms: o.sendLagP99Ms, sendLagP999Ms: o.sendLagP999Ms, waited: o.waited }
       } else {
         const w = wrkScenarios[scenario]!
@@ -389,7 +426,7 @@ async function main() {
     label: opt('label', ''),
     machine: { cpus: cores, cpuModel, memGiB: round(totalmem() / 2 ** 30, 1), kernel: release(), loadBefore, loadAfter, loadDuring },
     versions: versions(),
-    options: { scenarios, rounds, durationS, warmupS, rate, upstream: upstreamKind, proxyCore: PROXY_CORE, loadCore: LOAD_CORE, ...(generator ? { generator: generator.kind, generatorNote: generator.note, generatorRealtime: generator.realtime } : {}) },
+    options: { scenarios, rounds, durationS, warmupS, rate, upstream: upstreamKind, proxyCore: PROXY_CORE, loadCore: LOAD_CORE, ...(generator ? { generator: generator.kind, generatorNote: generator.note, generatorRealtime: generator.realtime, peersRealtime } : {}) },
     peers: status,
     results,
     ...extra,
