@@ -155,3 +155,67 @@ test('an empty hostnames list matches every host, like an absent one', () => {
   const table = compileRoutes(parseMeshConfig({ mesh: 'demo', services, routes: [{ name: 'all', hostnames: [], rules: [{ backendRefs: [{ name: 'api' }] }] }] }))
   assert.equal(table.match(req('anything.example', '/x'))?.rule.route, 'all')
 })
+
+test('hostnames listing the same routes share a table; a hostname another route also lists gets its own', () => {
+  const rule = (path: string, backend = 'api') => ({ matches: [{ path: { type: 'PathPrefix', value: path } }], backendRefs: [{ name: backend }] })
+  const table = compileRoutes(
+    parseMeshConfig({
+      mesh: 'demo',
+      services,
+      routes: [
+        { name: 'one', hostnames: ['a', 'b', 'a', 'A'], rules: [rule('/x')] },
+        { name: 'two', hostnames: ['b', '*.w.example'], rules: [rule('/x/y', 'api-v2'), rule('/', 'shadow')] },
+        { name: 'three', hostnames: ['c.w.example', 'd'], rules: [rule('/x')] },
+        { name: 'four', hostnames: ['d', '*.w.example'], rules: [rule('/x', 'shadow')] },
+      ],
+    }),
+  )
+  const route = (host: string, path: string) => table.match(req(host, path))?.rule.route
+  // a: route one only (listed twice, and once in upper case: its rules count once).
+  assert.equal(route('a', '/x/y'), 'one')
+  assert.equal(route('a', '/'), undefined)
+  // b: routes one and two, by path precedence.
+  assert.equal(route('b', '/x/y/z'), 'two')
+  assert.equal(route('b', '/x/q'), 'one')
+  assert.equal(route('b', '/q'), 'two')
+  // d: routes three and four list it; for an equal path the first route wins.
+  assert.equal(route('d', '/x'), 'three')
+  // *.w.example: two and four; c.w.example is exact (route three) and goes there first.
+  assert.equal(route('z.w.example', '/x/y'), 'two')
+  assert.equal(route('z.w.example', '/x'), 'four')
+  assert.equal(route('c.w.example', '/x'), 'three')
+  assert.equal(route('c.w.example', '/q'), 'two')
+})
+
+test('rules with one live backend pick it; a weighted rule splits; no live backend picks none', () => {
+  const table = compileRoutes(
+    parseMeshConfig({
+      mesh: 'demo',
+      services,
+      routes: [
+        { name: 'a', hostnames: ['a'], rules: [{ backendRefs: [{ name: 'api' }] }] },
+        { name: 'b', hostnames: ['b'], rules: [{ backendRefs: [{ name: 'api', weight: 0 }, { name: 'api-v2', weight: 5 }] }] },
+        { name: 'c', hostnames: ['c'], rules: [{ backendRefs: [{ name: 'api', weight: 1 }, { name: 'api-v2', weight: 1 }] }] },
+        { name: 'd', hostnames: ['d'], rules: [{ filters: [{ type: 'RequestRedirect', requestRedirect: { scheme: 'https' } }] }] },
+      ],
+    }),
+  )
+  const pick = (host: string) => table.match(req(host, '/'))!.rule.pickBackend()
+  assert.equal(pick('a'), 'api')
+  assert.equal(pick('b'), 'api-v2')
+  assert.deepEqual([pick('c'), pick('c'), pick('c'), pick('c')].sort(), ['api', 'api', 'api-v2', 'api-v2'])
+  assert.equal(pick('d'), undefined)
+})
+
+test('many exact paths on one host, of lengths past 30 too', () => {
+  const long = (i: number) => `/${'x'.repeat(30 + i)}`
+  const rules = [0, 1, 2, 3, 4, 40].map((i) => ({ matches: [{ path: { type: 'Exact', value: long(i) } }, { path: { type: 'Exact', value: `/s${i}` } }], backendRefs: [{ name: 'api' }] }))
+  const table = compileRoutes(parseMeshConfig({ mesh: 'demo', services, routes: [{ name: 'r', hostnames: ['h'], rules }] }))
+  for (const [k, i] of [0, 1, 2, 3, 4, 40].entries()) {
+    assert.equal(table.match(req('h', long(i)))?.rule.index, k)
+    assert.equal(table.match(req('h', `/s${i}`))?.rule.index, k)
+  }
+  assert.equal(table.match(req('h', long(5))), undefined)
+  assert.equal(table.match(req('h', '/s5')), undefined)
+  assert.equal(table.match(req('h', `${long(40)}/`)), undefined)
+})
