@@ -20,7 +20,8 @@ export interface Snapshot {
 
 /** Compiles a verified config; throws (a config the schema allowed but routing cannot use) → `invalid_config`. */
 export function compileSnapshot(verified: VerifiedConfig, appliedAt: number, previous?: Snapshot): Snapshot {
-  const table = compileRoutes(verified.config)
+  // Routes the parse carried over from the previous version keep their host tables.
+  const table = compileRoutes(verified.config, { previous: previous?.table ?? null })
   const services = new Map<string, ServiceEndpoints>()
   for (const service of verified.config.services) services.set(service.name, createServiceEndpoints(service, previous?.services.get(service.name)))
   return { verified, table, services, appliedAt }

@@ -18,7 +18,7 @@
  * const service = hit.rule.pickBackend()
  * @module
  */
-import type { MeshConfig } from '../../protocol/schema.ts'
+import type { MeshConfig, RouteConfig } from '../../protocol/schema.ts'
 import type { RouteMatchResult, RouteRequest, RouteTable } from './types.ts'
 import { compileConditions, createRegexCache } from './conditions.ts'
 import { compileRule, createSharedPickers, implicitRule } from './compile-rule.ts'
@@ -37,27 +37,54 @@ function listRoute(map: Map<string, RouteList>, key: string, route: number): voi
   } else if (list[list.length - 1] !== route) list.push(route)
 }
 
-export function compileRoutes(config: MeshConfig): RouteTable {
+export interface CompileOptions {
+  /**
+   * For one of a sequence of versions (an ambassador's): the table this one replaces, or
+   * `null` for the first. A route that is the very object one of its routes was (the parse
+   * carried it over unchanged: `parseMeshConfig` option `previous`), on hostnames no other
+   * route lists, keeps the host table it had; this table remembers its own for the next.
+   */
+  previous?: RouteTable | null
+}
+
+/** Each table compiled with `previous`: the host table of each route that had one to itself. */
+const ownTables = new WeakMap<RouteTable, ReadonlyMap<RouteConfig, HostTable>>()
+
+export function compileRoutes(config: MeshConfig, options: CompileOptions = {}): RouteTable {
   const { routes } = config
   const regex = createRegexCache()
   const pickers = createSharedPickers()
+  const exactHosts = new Map<string, RouteList>()
+  const wildcardHosts = new Map<string, RouteList>()
+  const catchAllRoutes: number[] = []
+  for (let ri = 0; ri < routes.length; ri++) {
+    const hostnames = routes[ri]!.hostnames
+    if (hostnames === undefined || hostnames.length === 0) catchAllRoutes.push(ri)
+    else for (const hostname of hostnames) hostname.startsWith('*.') ? listRoute(wildcardHosts, hostname.slice(2), ri) : listRoute(exactHosts, hostname, ri)
+  }
+  const hasOwnHostnames = (ri: number): boolean => {
+    const hostnames = routes[ri]!.hostnames
+    if (hostnames === undefined || hostnames.length === 0) return false
+    for (const h of hostnames) if ((h.startsWith('*.') ? wildcardHosts.get(h.slice(2)) : exactHosts.get(h)) !== ri) return false
+    return true
+  }
+  const kept = options.previous ? ownTables.get(options.previous) : undefined
+  const tableOfRoute: (HostTable | undefined)[] = []
 
   // The candidates of every route in document order, with their path kind and value; route i
-  // owns [first[i], first[i + 1]).
+  // owns [first[i], first[i + 1]) (none when it keeps its table).
   const candidates: Candidate[] = []
   const kinds: PathKind[] = []
   const values: string[] = []
   const first: number[] = []
-  const exactHosts = new Map<string, RouteList>()
-  const wildcardHosts = new Map<string, RouteList>()
-  const catchAllRoutes: number[] = []
-
   for (let ri = 0; ri < routes.length; ri++) {
     const route = routes[ri]!
     first.push(candidates.length)
-    const hostnames = route.hostnames
-    if (hostnames === undefined || hostnames.length === 0) catchAllRoutes.push(ri)
-    else for (const hostname of hostnames) hostname.startsWith('*.') ? listRoute(wildcardHosts, hostname.slice(2), ri) : listRoute(exactHosts, hostname, ri)
+    const table = kept?.get(route)
+    if (table !== undefined && hasOwnHostnames(ri)) {
+      tableOfRoute[ri] = table
+      continue
+    }
     const rules = route.rules
     for (let index = 0; index < rules.length; index++) {
       const rule = rules[index]!
@@ -88,7 +115,6 @@ export function compileRoutes(config: MeshConfig): RouteTable {
   first.push(candidates.length)
 
   // Hostnames with the same single route share its table; a hostname several routes list gets its own.
-  const tableOfRoute: (HostTable | undefined)[] = []
   const tableFor = (list: RouteList): HostTable => {
     if (typeof list === 'number') return (tableOfRoute[list] ??= buildTable([list]))
     return buildTable(list)
@@ -128,7 +154,7 @@ export function compileRoutes(config: MeshConfig): RouteTable {
   const hasWildcards = wildcard.size > 0
   const routeCount = routes.length
 
-  return Object.freeze({
+  const routeTable: RouteTable = Object.freeze({
     routeCount,
     match(req: RouteRequest): RouteMatchResult | undefined {
       const host = normalizeHost(req.host)
@@ -150,4 +176,10 @@ export function compileRoutes(config: MeshConfig): RouteTable {
       return catchAll?.lookup(req, path)
     },
   })
+  if (options.previous !== undefined) {
+    const own = new Map<RouteConfig, HostTable>()
+    tableOfRoute.forEach((t, ri) => t !== undefined && own.set(routes[ri]!, t))
+    ownTables.set(routeTable, own)
+  }
+  return routeTable
 }

@@ -219,3 +219,32 @@ test('many exact paths on one host, of lengths past 30 too', () => {
   assert.equal(table.match(req('h', '/s5')), undefined)
   assert.equal(table.match(req('h', `${long(40)}/`)), undefined)
 })
+
+test('a table compiled with the previous one keeps the host tables of carried-over routes, and routes as a fresh one does', () => {
+  const rule = (path: string, backend = 'api') => ({ matches: [{ path: { type: 'PathPrefix', value: path } }], backendRefs: [{ name: backend }] })
+  const route = (name: string, hostnames: string[] | undefined, path = '/') => ({ name, ...(hostnames ? { hostnames } : {}), rules: [rule(path), rule(`${path}x`.replace('//', '/'), 'api-v2')] })
+  const v1doc = { mesh: 'demo', services, routes: [route('a', ['a', 'a2']), route('b', ['b']), route('c', ['c']), route('d', undefined, '/d')] }
+  const v1 = parseMeshConfig(JSON.parse(JSON.stringify(v1doc)), { previous: null })
+  const t1 = compileRoutes(v1, { previous: null })
+  // v2: a unchanged; b unchanged but now shares its host with a new route; c changed; routes reordered.
+  const v2doc = { mesh: 'demo', services, routes: [route('e', ['b'], '/e'), route('c', ['c'], '/c'), route('b', ['b']), route('d', undefined, '/d'), route('a', ['a', 'a2'])] }
+  const v2 = parseMeshConfig(JSON.parse(JSON.stringify(v2doc)), { previous: v1 })
+  assert.equal(v2.routes[4], v1.routes[0], 'route a carried over by the parse')
+  const t2 = compileRoutes(v2, { previous: t1 })
+  const fresh = compileRoutes(parseMeshConfig(JSON.parse(JSON.stringify(v2doc))))
+  const seen = (t: typeof t1, host: string, path: string) => {
+    const hit = t.match(req(host, path))
+    return hit && { route: hit.rule.route, index: hit.rule.index, prefix: hit.matchedPrefix, backend: hit.rule.pickBackend() }
+  }
+  for (const host of ['a', 'a2', 'b', 'c', 'x', 'demo', 'api']) {
+    for (const path of ['/', '/x', '/xy', '/e', '/ex', '/c', '/cx', '/d', '/dx']) assert.deepEqual(seen(t2, host, path), seen(fresh, host, path), `${host} ${path}`)
+  }
+  assert.equal(seen(t2, 'b', '/e')?.route, 'e')
+  assert.equal(seen(t2, 'b', '/x')?.route, 'b')
+  // Route a's host table (its compiled rules) is the one t1 had; b's host is shared now, c changed.
+  assert.equal(t2.match(req('a2', '/'))!.rule, t1.match(req('a2', '/'))!.rule)
+  assert.notEqual(t2.match(req('b', '/'))!.rule, t1.match(req('b', '/'))!.rule)
+  assert.notEqual(t2.match(req('c', '/c'))!.rule, t1.match(req('c', '/'))!.rule)
+  // Without `previous`, nothing is kept.
+  assert.notEqual(compileRoutes(v2).match(req('a2', '/'))!.rule, t1.match(req('a2', '/'))!.rule)
+})
