@@ -6,6 +6,11 @@
  * holds and the cost of one route lookup for the last route. Writes the JWS to OUT for the
  * ambassador part, prints one JSON line.
  *
+ * "apply" is a config none of whose routes this process has seen (verifyConfig without
+ * `previous`: a start, the CLI, the control). "update" is what an ambassador does for the next
+ * version, with 1 route in 100 changed: verifyConfig with `previous` (unchanged routes are not
+ * validated again) and compileSnapshot with the previous snapshot.
+ *
  *   node --expose-gc --import tsx bench/scale-worker.ts N UPSTREAM_URL OUT.jws [PRIVATE_JWK]
  * (signs with PRIVATE_JWK when given, so the ambassador that trusts it can load OUT.jws)
  * @module
@@ -55,6 +60,31 @@ for (let i = 0; i < reps; i++) {
   compileTimes.push(c - b)
 }
 
+// The next version, 1 route in 100 changed, applied the way the config holder does.
+const next = structuredClone(doc) as { routes?: { rules: { matches: { path: { value: string } }[] }[] }[] }
+for (let i = 0; i < n; i += 100) {
+  const rules = next.routes![i]!.rules
+  rules[rules.length - 1]!.matches[0]!.path.value = '/changed'
+}
+const jws2 = await signConfig(next, { ...key, ttlSeconds: 86400 })
+const rememberTimes: number[] = []
+const updateVerifyTimes: number[] = []
+const updateCompileTimes: number[] = []
+for (let i = 0; i < reps; i++) {
+  gc()
+  const a = performance.now()
+  const first = await verifyConfig(jws, { trust, mesh: MESH, maxBytes, previous: null })
+  rememberTimes.push(performance.now() - a)
+  const current = compileSnapshot(first, Date.now())
+  gc()
+  const b = performance.now()
+  const second = await verifyConfig(jws2, { trust, mesh: MESH, maxBytes: jws2.length + 1024, previous: first })
+  const c = performance.now()
+  compileSnapshot(second, Date.now(), current)
+  updateVerifyTimes.push(c - b)
+  updateCompileTimes.push(performance.now() - c)
+}
+
 // Where verify's time goes: decoding the payload (base64url + JSON.parse) and the schema (zod).
 const payload = jws.split('.')[1]!
 const decodeTimes: number[] = []
@@ -100,6 +130,10 @@ process.stdout.write(
     schemaMs: median(schemaTimes),
     compileMs: median(compileTimes),
     applyMs: median(verifyTimes.map((v, i) => v + compileTimes[i]!)),
+    verifyRememberingMs: median(rememberTimes),
+    updateVerifyMs: median(updateVerifyTimes),
+    updateCompileMs: median(updateCompileTimes),
+    updateApplyMs: median(updateVerifyTimes.map((v, i) => v + updateCompileTimes[i]!)),
     reps,
     snapshotHeapMb,
     snapshotRssMb,
