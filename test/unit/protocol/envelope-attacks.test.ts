@@ -206,6 +206,25 @@ test('validly signed payload that is not JSON, or a JSON array → malformed', a
   await refuses(await signWith(ed.key, configHeader(ed), '[1,2]'), 'malformed')
 })
 
+test('a signature or payload part of a length base64url cannot have → malformed (jose\'s word), a truncated one → bad_signature', async () => {
+  for (const key of [ed, es]) {
+    const [h, p, sig] = (await signed({}, key)).split('.') as [string, string, string]
+    // 4k+1 characters are no base64url: refused as a form error, as jose refuses it.
+    assert.equal(sig.length % 4, 2)
+    const bad = await refuses(`${h}.${p}.${sig.slice(0, -1)}`, 'malformed')
+    assert.match(bad.message, /signature/)
+    await refuses(`${h}.${p}.${sig}A`, 'bad_signature')
+    await refuses(`${h}.${p}.${sig.slice(0, -2)}`, 'bad_signature')
+    await refuses(`${h}.${p}A.${sig}`, 'bad_signature')
+    await refuses(`${h}.${p.slice(0, -1)}.${sig}`, 'bad_signature')
+  }
+})
+
+test('a header with a b64 member is left to jose, which ignores it unless crit names it', async () => {
+  assert.equal((await verify(await signed({}, ed, { ...configHeader(ed), b64: true }))).ver, 7)
+  assert.equal((await verify(await signed({}, es, { ...configHeader(es), b64: false }))).ver, 7)
+})
+
 // ------------------------------------------------------------------ size cap
 
 test('1 MiB + 1 byte → too_large', async () => {
