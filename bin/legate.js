@@ -49,8 +49,15 @@ async function bunBundle() {
   try {
     mkdirSync(base, { recursive: true })
     const built = Date.now()
-    const r = globalThis.Bun.spawnSync([process.execPath, 'build', `${root}cli/main.ts`, '--target=bun', '--splitting', `--outdir=${out}`, `--metafile=${out}.meta.json`], { cwd: root, stdout: 'ignore', stderr: 'pipe' })
-    if (!r.success) throw new Error(r.stderr.toString())
+    const child = globalThis.Bun.spawn([process.execPath, 'build', `${root}cli/main.ts`, '--target=bun', '--splitting', `--outdir=${out}`, `--metafile=${out}.meta.json`], { cwd: root, stdin: 'ignore', stdout: 'ignore', stderr: 'ignore' })
+    // Bounded: a build that hangs (or a very busy machine) falls back to the sources.
+    let timer
+    const code = await Promise.race([child.exited, new Promise((resolve) => (timer = setTimeout(() => resolve('timeout'), 60_000)))])
+    clearTimeout(timer)
+    if (code !== 0) {
+      child.kill()
+      throw new Error(`bun build: ${code}`)
+    }
     const inputs = Object.keys(JSON.parse(readFileSync(`${out}.meta.json`, 'utf8')).inputs).map((p) => resolve(root, p))
     // npm gives installed files a fixed old mtime; its lock file in node_modules changes at every install.
     for (const lock of ['package.json', 'package-lock.json', 'node_modules/.package-lock.json']) if (existsSync(`${root}${lock}`)) inputs.push(`${root}${lock}`)
