@@ -165,8 +165,9 @@ function pickGenerator(): NonNullable<typeof generator> {
 // or upstream by milliseconds, which swamps a 0.3 ms hop (direct's p99 was 2-4 ms with the
 // machine 40-90% busy, 0.12-0.23 ms with the upstream SCHED_FIFO). So, unless --no-realtime,
 // the peer under test and the upstream run SCHED_FIFO for the length of their latency runs
-// only: each process's main thread at priority 2, its other threads (GC helpers, Bun's HTTP
-// thread, ...) at 1, so the event loop preempts them as a scheduler on an idle core would. At
+// only, every thread at the same priority 1. (Not the main thread above its helpers: Bun's
+// threads wait for each other by spinning with sched_yield, which cannot hand the core to a
+// lower priority, and bun-fetch then livelocked at 100% CPU with its requests failing.) At
 // 1,000 req/s they use a fraction of the core; the kernel's RT throttling (95%) bounds a
 // runaway. Back to SCHED_OTHER right after. Needs chrt (util-linux) and root/CAP_SYS_NICE.
 const chrt = which('chrt')
@@ -187,7 +188,7 @@ function schedRealtime(pids: (number | undefined)[], on: boolean): void {
         continue // exited
       }
       for (const tid of tids) {
-        const args = on ? ['-f', '-p', tid === String(p) ? '2' : '1', tid] : ['-o', '-p', '0', tid]
+        const args = on ? ['-f', '-p', '1', tid] : ['-o', '-p', '0', tid]
         if (spawnSync(chrt, args).status !== 0 && on) ok = false
       }
     }
