@@ -165,9 +165,10 @@ function pickGenerator(): NonNullable<typeof generator> {
 // or upstream by milliseconds, which swamps a 0.3 ms hop (direct's p99 was 2-4 ms with the
 // machine 40-90% busy, 0.12-0.23 ms with the upstream SCHED_FIFO). So, unless --no-realtime,
 // the peer under test and the upstream run SCHED_FIFO for the length of their latency runs
-// only, every thread at the same priority 1. (Not the main thread above its helpers: Bun's
-// threads wait for each other by spinning with sched_yield, which cannot hand the core to a
-// lower priority, and bun-fetch then livelocked at 100% CPU with its requests failing.) At
+// only, every thread at the same priority 1. (Not the main thread above its helpers: tried,
+// bun-fetch and legate-bun then livelocked at 100% CPU with most requests failing; at one
+// priority they do not, which suggests a thread that waits for another by yielding, and a
+// yield never hands the core to a lower priority. Not investigated further.) At
 // 1,000 req/s they use a fraction of the core; the kernel's RT throttling (95%) bounds a
 // runaway. Back to SCHED_OTHER right after. Needs chrt (util-linux) and root/CAP_SYS_NICE.
 const chrt = which('chrt')
