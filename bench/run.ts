@@ -35,9 +35,10 @@ const opt = (name: string, dflt?: string) => {
 const flag = (name: string) => argv.includes(`--${name}`)
 if (flag('help')) {
   console.log(`npm run bench -- [--scenario LIST] [--rounds N] [--duration S] [--warmup S] [--peers LIST]
-  [--upstream nginx|node] [--rate 1000] [--generator native|node] [--no-realtime] [--out FILE] [--no-report] [--label TEXT]
---no-realtime: the latency scenario runs its generator, the peer under test and the upstream
-  as ordinary processes (default: SCHED_FIFO during its runs, see bench/run.ts)
+  [--upstream nginx|node] [--rate 1000] [--generator native|node] [--no-realtime] [--realtime-peers]
+  [--out FILE] [--no-report] [--label TEXT]
+--no-realtime: the latency scenario's native generator runs as an ordinary process (default: SCHED_FIFO)
+--realtime-peers: the peer under test and the upstream too, during their latency runs (see bench/run.ts)
 scenarios: ${'throughput,latency,body64k,body1m,upload1m,policy,scale,propagation'}`)
   process.exit(0)
 }
@@ -163,18 +164,19 @@ function pickGenerator(): NonNullable<typeof generator> {
 
 // The latency scenario on a shared machine: other work on the proxy core delays a woken proxy
 // or upstream by milliseconds, which swamps a 0.3 ms hop (direct's p99 was 2-4 ms with the
-// machine 40-90% busy, 0.12-0.23 ms with the upstream SCHED_FIFO). So, unless --no-realtime,
-// the peer under test and the upstream run SCHED_FIFO for the length of their latency runs
-// only, every thread at the same priority 1. (Not the main thread above its helpers: tried,
-// bun-fetch and legate-bun then livelocked at 100% CPU with most requests failing; at one
-// priority they do not, which suggests a thread that waits for another by yielding, and a
-// yield never hands the core to a lower priority. Not investigated further.) At
-// 1,000 req/s they use a fraction of the core; the kernel's RT throttling (95%) bounds a
-// runaway. Back to SCHED_OTHER right after. Needs chrt (util-linux) and root/CAP_SYS_NICE.
+// machine 40-90% busy, 0.12-0.23 ms with the upstream SCHED_FIFO). With --realtime-peers the
+// peer under test and the upstream run SCHED_FIFO for the length of their latency runs only,
+// every thread at priority 1, and SCHED_OTHER again right after (needs chrt and root or
+// CAP_SYS_NICE). Opt-in, because it changes how a multi-threaded runtime's threads share the
+// core: with the main thread above its helpers (2 vs 1) bun-fetch and legate-bun livelocked
+// at 100% CPU with most requests failing; at one priority Bun is fine, but node-undici and
+// legate-node still livelocked in some rounds (errors, seconds of CPU): a thread that waits
+// for another by spinning keeps the core under FIFO. Such a round shows as errors; its
+// figures are not the hop's. Single-threaded peers (nginx, haproxy, the upstream) are safe.
 const chrt = which('chrt')
 let peersRealtime: boolean | undefined
 function schedRealtime(pids: (number | undefined)[], on: boolean): void {
-  if (!chrt || flag('no-realtime')) {
+  if (!chrt || !flag('realtime-peers')) {
     peersRealtime = false
     return
   }
