@@ -6,7 +6,7 @@
 import type { z } from 'zod'
 import { LegateError, type ConfigIssue } from './errors.ts'
 import { meshConfigSchema, type MeshConfig } from './schema.ts'
-import { withRouteReuse, type RouteReuse } from './route-reuse.ts'
+import { withRouteReuse, type KnownRoutes, type RouteReuse } from './route-reuse.ts'
 
 /** `['routes', 2, 'rules', 0]` → `routes[2].rules[0]`. */
 export function formatPath(path: readonly PropertyKey[]): string {
@@ -58,28 +58,28 @@ export function checkMeshConfig(input: unknown): ConfigIssue[] {
   return result.success ? [] : configIssues(result.error)
 }
 
-export interface ParseOptions {
-  /**
-   * For one of a sequence of versions (an ambassador's): the config this one replaces, or
-   * `null` for the first. Routes byte-identical to one of its routes are taken as parsed
-   * there, and this config remembers its routes for the next (their JSON text: about the
-   * size of the routes' part of the document). Omitted: every route is parsed, none kept.
-   */
-  previous?: MeshConfig | null
+/** Parses a config document; throws `invalid_config` listing every issue with its path. */
+export function parseMeshConfig(input: unknown): MeshConfig {
+  return parsed(meshConfigSchema.safeParse(input))
 }
 
-/** Each config parsed with `previous`: its routes by JSON text, for the version after it. */
-const rememberedRoutes = new WeakMap<MeshConfig, ReadonlyMap<string, unknown>>()
+/** Each config parsed by `parseNextMeshConfig`: its routes as received and parsed, for the version after it. */
+const rememberedRoutes = new WeakMap<MeshConfig, KnownRoutes>()
 
-/** Parses a config document; throws `invalid_config` listing every issue with its path. */
-export function parseMeshConfig(input: unknown, options: ParseOptions = {}): MeshConfig {
-  let result: z.ZodSafeParseResult<MeshConfig>
-  if (options.previous === undefined) result = meshConfigSchema.safeParse(input)
-  else {
-    const reuse: RouteReuse = { previous: options.previous ? rememberedRoutes.get(options.previous) : undefined, next: new Map() }
-    result = withRouteReuse(reuse, () => meshConfigSchema.safeParse(input))
-    if (result.success) rememberedRoutes.set(result.data, reuse.next)
-  }
+/**
+ * `parseMeshConfig` for one of a sequence of versions (an ambassador's), given the config it
+ * replaces (`null` for the first): a route equal to the previous version's route of the same
+ * name is taken as parsed there (see route-reuse.ts). The document is kept, by reference,
+ * until the next version is parsed: it must not change afterwards (verifyConfig's is its own).
+ */
+export function parseNextMeshConfig(input: unknown, previous: MeshConfig | null): MeshConfig {
+  const reuse: RouteReuse = { previous: previous ? rememberedRoutes.get(previous) : undefined, next: { received: [], parsed: [] } }
+  const config = parsed(withRouteReuse(reuse, () => meshConfigSchema.safeParse(input)))
+  rememberedRoutes.set(config, reuse.next)
+  return config
+}
+
+function parsed(result: z.ZodSafeParseResult<MeshConfig>): MeshConfig {
   if (result.success) return result.data
   const issues = configIssues(result.error)
   const summary = issues.slice(0, 3).map((i) => `${i.path}: ${i.message}`).join('; ')

@@ -6,7 +6,7 @@
  */
 import { LegateError } from '../errors.ts'
 import type { TrustSet } from '../keys.ts'
-import { parseMeshConfig } from '../validate.ts'
+import { parseMeshConfig, parseNextMeshConfig } from '../validate.ts'
 import { configDigest } from '../digest.ts'
 import { checkTimes, requireString, verifyCompact } from '../internal/compact-jws.ts'
 import { CONFIG_TYP, DEFAULT_MAX_CONFIG_BYTES, MAX_CLOCK_TOLERANCE_SECONDS, type VerifiedConfig } from './claims.ts'
@@ -27,7 +27,7 @@ export interface VerifyConfigOptions {
   /**
    * For a verifier that applies version after version (an ambassador): the config this one
    * would replace, or `null` for none yet. Routes unchanged since it are not validated again
-   * (see `parseMeshConfig`); omitted, every route is.
+   * (see `parseNextMeshConfig`); omitted, every route is.
    */
   previous?: VerifiedConfig | null
 }
@@ -70,7 +70,8 @@ export async function verifyConfig(jws: unknown, options: VerifyConfigOptions): 
   // The digest (hashing megabytes for a large mesh) runs while the schema is checked.
   const text = (jws as string).trim()
   const digest = configDigest(text)
-  const config = parseMeshConfig(payload.config, options.previous === undefined ? {} : { previous: options.previous?.config ?? null })
+  // With `previous`, routes unchanged since it are taken as parsed there; the payload is ours.
+  const config = options.previous === undefined ? parseMeshConfig(payload.config) : parseNextMeshConfig(payload.config, options.previous?.config ?? null)
   if (config.mesh !== aud) throw new LegateError('wrong_mesh', `config document names mesh "${config.mesh}" but is signed for "${aud}"`)
 
   return {

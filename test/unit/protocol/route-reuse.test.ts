@@ -1,6 +1,6 @@
 /**
  * Validation speed-ups that must not change what is accepted or refused: routes carried over
- * from the previous version (parseMeshConfig/verifyConfig `previous`), and zod's generated
+ * from the previous version (parseNextMeshConfig, verifyConfig `previous`), and zod's generated
  * parser for services and routes (what it refuses goes to zod's runtime parser).
  */
 import { test } from 'node:test'
@@ -8,7 +8,7 @@ import assert from 'node:assert/strict'
 import { z } from 'zod'
 import { checkMeshConfig, isLegateError, parseMeshConfig, signConfig, verifyConfig, type MeshConfig } from '../../../protocol/index.ts'
 import { routeSchema, serviceSchema } from '../../../protocol/schema.ts'
-import { configIssues } from '../../../protocol/validate.ts'
+import { configIssues, parseNextMeshConfig } from '../../../protocol/validate.ts'
 import { exampleConfig, makeKey, trustOf } from '../../helpers/keys.ts'
 
 type Doc = Record<string, any>
@@ -26,10 +26,11 @@ const doc = (routes: Doc[], svc: Doc[] = services): Doc => ({ mesh: 'demo', serv
 /** The document as it arrives in a signed config: parsed from JSON text. */
 const fromJson = (d: Doc): Doc => JSON.parse(JSON.stringify(d))
 
-/** The issues of a refused document, or undefined when it parses. */
-function issuesOf(input: unknown, options?: Parameters<typeof parseMeshConfig>[1]) {
+/** The issues of a refused document (parsed as the version after `previous`, if given), or undefined when it parses. */
+function issuesOf(input: unknown, previous?: MeshConfig) {
   try {
-    parseMeshConfig(input, options)
+    if (previous) parseNextMeshConfig(input, previous)
+    else parseMeshConfig(input)
     return undefined
   } catch (err) {
     assert.ok(isLegateError(err) && err.code === 'invalid_config', String(err))
@@ -38,38 +39,46 @@ function issuesOf(input: unknown, options?: Parameters<typeof parseMeshConfig>[1
 }
 
 test('routes unchanged since the previous version are taken from it; the result equals a fresh parse', () => {
-  const v1 = parseMeshConfig(fromJson(doc([route(0), route(1), route(2)])), { previous: null })
+  const v1 = parseNextMeshConfig(fromJson(doc([route(0), route(1), route(2)])), null)
   const next = doc([route(0), { ...route(1), hostnames: ['changed.example.com'] }, route(2), route(3)])
-  const v2 = parseMeshConfig(fromJson(next), { previous: v1 })
+  const v2 = parseNextMeshConfig(fromJson(next), v1)
   assert.deepEqual(v2, parseMeshConfig(fromJson(next)))
   assert.equal(v2.routes[0], v1.routes[0], 'unchanged route 0 is the previous parse')
   assert.equal(v2.routes[2], v1.routes[2], 'unchanged route 2 is the previous parse')
   assert.notEqual(v2.routes[1], v1.routes[1], 'a changed route is parsed again')
   assert.equal(v2.routes[1]!.hostnames![0], 'changed.example.com')
-  // A version parsed without `previous` neither takes nor keeps anything.
+  // A version parsed by parseMeshConfig keeps nothing for the next.
   const plain = parseMeshConfig(fromJson(next))
-  assert.notEqual(parseMeshConfig(fromJson(next), { previous: plain }).routes[0], plain.routes[0])
+  assert.notEqual(parseNextMeshConfig(fromJson(next), plain).routes[0], plain.routes[0])
+  // A route that moved is found by its name; one of the same name that changed is parsed again.
+  const moved = parseNextMeshConfig(fromJson(doc([route(3), route(2), route(0), { ...route(1), hostnames: ['changed.example.com'] }])), v2)
+  assert.equal(moved.routes[0], v2.routes[3])
+  assert.equal(moved.routes[2], v2.routes[0])
+  assert.equal(moved.routes[3], v2.routes[1])
+  const renamed = parseNextMeshConfig(fromJson(doc([{ ...route(0), name: 'other' }])), v2)
+  assert.notEqual(renamed.routes[0], v2.routes[0])
+  assert.equal(renamed.routes[0]!.name, 'other')
 })
 
 test('routes identical to the previous version still fail when a cross-reference breaks', () => {
-  const v1 = parseMeshConfig(fromJson(doc([route(0), route(1, 'web')])), { previous: null })
+  const v1 = parseNextMeshConfig(fromJson(doc([route(0), route(1, 'web')])), null)
   // The service the unchanged route 1 sends to is gone.
   const gone = fromJson(doc([route(0), route(1, 'web')], [services[0]!]))
-  assert.deepEqual(issuesOf(gone, { previous: v1 }), [{ path: 'routes[1].rules[0].backendRefs[0].name', message: 'no service named "web"' }])
-  assert.deepEqual(issuesOf(gone, { previous: v1 }), issuesOf(gone))
+  assert.deepEqual(issuesOf(gone, v1), [{ path: 'routes[1].rules[0].backendRefs[0].name', message: 'no service named "web"' }])
+  assert.deepEqual(issuesOf(gone, v1), issuesOf(gone))
   // Two unchanged routes now carry the same name.
   const twice = fromJson(doc([route(0), route(1, 'web'), route(0)]))
-  assert.deepEqual(issuesOf(twice, { previous: v1 }), [{ path: 'routes[2].name', message: 'duplicate route name "r0" (first at index 0)' }])
+  assert.deepEqual(issuesOf(twice, v1), [{ path: 'routes[2].name', message: 'duplicate route name "r0" (first at index 0)' }])
 })
 
 test('a refused version leaves nothing behind, and the field errors of a changed route are zod\'s own', () => {
-  const v1 = parseMeshConfig(fromJson(doc([route(0), route(1)])), { previous: null })
+  const v1 = parseNextMeshConfig(fromJson(doc([route(0), route(1)])), null)
   const broken = fromJson(doc([route(0), { ...route(1), rules: [{ backendRefs: [{ name: 'api', weight: -1 }], timeouts: { request: 'soon' } }] }]))
-  const issues = issuesOf(broken, { previous: v1 })
+  const issues = issuesOf(broken, v1)
   assert.deepEqual(issues, issuesOf(broken))
   assert.deepEqual(issues!.map((i) => i.path), ['routes[1].rules[0].backendRefs[0].weight', 'routes[1].rules[0].timeouts.request'])
   // The fixed version still reuses route 0 from v1.
-  const v2 = parseMeshConfig(fromJson(doc([route(0), route(5)])), { previous: v1 })
+  const v2 = parseNextMeshConfig(fromJson(doc([route(0), route(5)])), v1)
   assert.equal(v2.routes[0], v1.routes[0])
 })
 

@@ -1,6 +1,6 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { parseMeshConfig } from '../../../../protocol/validate.ts'
+import { parseMeshConfig, parseNextMeshConfig } from '../../../../protocol/validate.ts'
 import type { MeshConfig } from '../../../../protocol/schema.ts'
 import { compileRoutes } from '../../../../worker/route/compile.ts'
 import type { RouteRequest } from '../../../../worker/route/types.ts'
@@ -224,11 +224,11 @@ test('a table compiled with the previous one keeps the host tables of carried-ov
   const rule = (path: string, backend = 'api') => ({ matches: [{ path: { type: 'PathPrefix', value: path } }], backendRefs: [{ name: backend }] })
   const route = (name: string, hostnames: string[] | undefined, path = '/') => ({ name, ...(hostnames ? { hostnames } : {}), rules: [rule(path), rule(`${path}x`.replace('//', '/'), 'api-v2')] })
   const v1doc = { mesh: 'demo', services, routes: [route('a', ['a', 'a2']), route('b', ['b']), route('c', ['c']), route('d', undefined, '/d')] }
-  const v1 = parseMeshConfig(JSON.parse(JSON.stringify(v1doc)), { previous: null })
+  const v1 = parseNextMeshConfig(JSON.parse(JSON.stringify(v1doc)), null)
   const t1 = compileRoutes(v1, { previous: null })
   // v2: a unchanged; b unchanged but now shares its host with a new route; c changed; routes reordered.
   const v2doc = { mesh: 'demo', services, routes: [route('e', ['b'], '/e'), route('c', ['c'], '/c'), route('b', ['b']), route('d', undefined, '/d'), route('a', ['a', 'a2'])] }
-  const v2 = parseMeshConfig(JSON.parse(JSON.stringify(v2doc)), { previous: v1 })
+  const v2 = parseNextMeshConfig(JSON.parse(JSON.stringify(v2doc)), v1)
   assert.equal(v2.routes[4], v1.routes[0], 'route a carried over by the parse')
   const t2 = compileRoutes(v2, { previous: t1 })
   const fresh = compileRoutes(parseMeshConfig(JSON.parse(JSON.stringify(v2doc))))
