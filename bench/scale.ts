@@ -93,14 +93,14 @@ export async function runScale(o: ScaleOptions) {
     points.push(point)
     const p = point as Record<string, number>
     o.log(
-      `  ${String(n).padStart(6)} routes: jws ${((p.jwsBytes ?? 0) / 1024).toFixed(0)} KiB, verify ${p.verifyMs?.toFixed(1)} ms, compile ${p.compileMs?.toFixed(1)} ms, apply ${p.applyMs?.toFixed(1)} ms, update (1% of routes changed) ${p.updateApplyMs?.toFixed(1)} ms, snapshot heap ${p.snapshotHeapMb?.toFixed(1)} MB, lookup ${p.lookupNs?.toFixed(0)} ns` +
+      `  ${String(n).padStart(6)} routes: jws ${((p.jwsBytes ?? 0) / 1024).toFixed(0)} KiB, verify ${p.verifyMs?.toFixed(1)} ms, compile ${p.compileMs?.toFixed(1)} ms, apply ${p.applyMs?.toFixed(1)} ms (CPU ${p.applyCpuMs?.toFixed(1)} ms), update (1% of routes changed) ${p.updateApplyMs?.toFixed(1)} ms (CPU ${p.updateApplyCpuMs?.toFixed(1)} ms), snapshot heap ${p.snapshotHeapMb?.toFixed(1)} MB, lookup ${p.lookupNs?.toFixed(0)} ns` +
         (p.startToReadyMs ? `; ambassador ready in ${p.startToReadyMs.toFixed(0)} ms, RSS ${p.rssMb?.toFixed(0)} MB, ${Math.round(p.rps ?? 0)} req/s, ${p.cpuUsPerReq?.toFixed(1)} µs/req` : '') +
         ((point as { ambassadorError?: string }).ambassadorError ? `; ambassador: ${(point as { ambassadorError?: string }).ambassadorError}` : ''),
     )
   }
   return {
     method:
-      'Per size, a fresh process (bench/scale-worker.ts, pinned to the proxy core) signs a mesh of N routes (each its own hostname `h<i>`, one PathPrefix rule, every 4th with a second rule with a header match) and times `verifyConfig` (size cap, signature, claims, schema) and `compileSnapshot` (`compileRoutes` plus endpoint state): "apply" is their sum, what the ambassador does between receiving a config and swapping it in (median of 3–9 repetitions). "Update" is the next version with 1 route in 100 changed, applied as the config holder does: `verifyConfig` with the config served as `previous` (routes byte-identical to one of its routes are not validated again) and `compileSnapshot` with the previous snapshot. Then `legate ambassador --config-file` is started with the same config: RSS once /readyz answers 200, and max throughput (wrk, 32 connections, 100 B) to the last route with the proxy CPU per request.',
+      'Per size, a fresh process (bench/scale-worker.ts, pinned to the proxy core) signs a mesh of N routes (each its own hostname `h<i>`, one PathPrefix rule, every 4th with a second rule with a header match) and times `verifyConfig` (size cap, signature, claims, schema) and `compileSnapshot` (`compileRoutes` plus endpoint state): "apply" is their sum, what the ambassador does between receiving a config and swapping it in (median of 3–9 repetitions). "Update" is the next version with 1 route in 100 changed, applied as the config holder does: `verifyConfig` with the config served as `previous` (a route equal to its route of the same name is not validated again) and `compileSnapshot` with the previous snapshot. Times are wall clock; the CPU figures are process CPU time (all threads), steadier on a shared machine. Then `legate ambassador --config-file` is started with the same config: RSS once /readyz answers 200, and max throughput (wrk, 32 connections, 100 B) to the last route with the proxy CPU per request.',
     points,
   }
 }
