@@ -13,8 +13,19 @@ import { optionsFromEnv } from '../platforms/web/env-options.ts'
 
 export type { ServerAmbassadorOptions as BunAmbassadorOptions } from '../platforms/web/server-ambassador.ts'
 
-export function startBunAmbassador(options: ServerAmbassadorOptions): Promise<RunningServerAmbassador> {
-  return startServerAmbassador(createBunRuntime(), options)
+export async function startBunAmbassador(options: ServerAmbassadorOptions): Promise<RunningServerAmbassador> {
+  const running = await startServerAmbassador(createBunRuntime(), options)
+  // Once, when start-up is over: collect what loading and verifying the config left behind and
+  // give the freed memory back (Bun.shrink), instead of carrying it until the heap fills up.
+  const bun = (globalThis as { Bun?: { gc(full: boolean): void; shrink?(): void } }).Bun
+  if (bun) {
+    const t = setTimeout(() => {
+      bun.gc(true)
+      bun.shrink?.()
+    }, 500) as unknown as { unref?(): void }
+    t.unref?.()
+  }
+  return running
 }
 
 if ((import.meta as { main?: boolean }).main) {
