@@ -14,7 +14,7 @@
  * @module
  */
 import { parseArgs } from 'node:util'
-import { createAmbassador } from '../worker/app.ts'
+import { createAmbassador, fetchHandler } from '../worker/app.ts'
 import type { Platform, UpstreamForward } from '../worker/platform.ts'
 import { createSmallBodyForward } from '../worker/platforms/web/small-body-forward.ts'
 import { createTrustSet, generateSigningKey, importSigningKey, signConfig } from '../protocol/index.ts'
@@ -75,7 +75,7 @@ const bare: Handler = (req) => {
   headers.delete('connection')
   return fetch(upstream + u.pathname + u.search, { method: req.method, headers, redirect: 'manual', decompress: false } as RequestInit)
 }
-const handlers: Record<string, Handler> = values.forward === 'small-body' ? { bare, legate: amb.handlers.outbound } : { floor, legate: amb.handlers.outbound }
+const handlers: Record<string, Handler> = values.forward === 'small-body' ? { bare, legate: fetchHandler(amb.handlers.outbound) } : { floor, legate: fetchHandler(amb.handlers.outbound) }
 
 async function run(h: Handler, n: number): Promise<{ cpuUs: number; wallUs: number; bad: number }> {
   let left = n

@@ -3,10 +3,10 @@
  * metrics and the admin surface, and returns Hono apps for each listener: `inbound` (to the
  * local app), `outbound` (by Host, or as an HTTP proxy with absolute-form targets), `admin`,
  * and `gateway` (one fetch handler for the edge: routing, with admin under `/__legate/`).
- * `handlers` are the inbound and outbound apps' one handler as plain fetch handlers: what the
- * entries serve, because routed traffic needs neither Hono's router nor its per-request
- * context (legate routes with its own table), and on Node those measured several µs of CPU
- * per request. Web standards only: what differs by runtime comes in through `platform`.
+ * `handlers` are the inbound and outbound apps' one handler without Hono: what the entries
+ * serve (through `fetchHandler` on Bun and Deno, directly on Node's HTTP/1.1 listeners),
+ * because routed traffic needs neither Hono's router nor its per-request context (legate
+ * routes with its own table), and on Node those measured several µs of CPU per request. Web standards only: what differs by runtime comes in through `platform`.
  * @module
  *
  * @example
@@ -16,7 +16,7 @@
  */
 import { Hono } from 'hono'
 import type { TrustSet } from '../protocol/keys.ts'
-import type { Platform, RequestContext } from './platform.ts'
+import type { ContextHandler, Platform, RequestContext } from './platform.ts'
 import { createConfigHolder, type ConfigHolder } from './config/holder.ts'
 import { createControlSource, type ConfigSource } from './config/control-source.ts'
 import { createLegateMetrics, type LegateMetrics } from './observe/legate-metrics.ts'
@@ -63,6 +63,12 @@ export interface AmbassadorOptions {
 /** A fetch handler as runtimes call it: the request, the runtime's bindings, the execution context (workerd). */
 export type FetchHandler = (request: Request, env?: unknown, executionCtx?: RequestContext['executionCtx']) => Promise<Response>
 
+/** A listener's handler as a fetch handler. */
+export const fetchHandler =
+  (handle: ContextHandler): FetchHandler =>
+  (raw, env, executionCtx) =>
+    handle({ req: { url: raw.url, method: raw.method, raw }, env, executionCtx })
+
 export interface Ambassador {
   readonly holder: ConfigHolder
   readonly metrics: LegateMetrics
@@ -71,8 +77,8 @@ export interface Ambassador {
   readonly outbound: Hono
   readonly admin: Hono
   readonly gateway: Hono
-  /** `inbound.fetch` and `outbound.fetch` without Hono in between: what the entries serve. */
-  readonly handlers: { readonly inbound: FetchHandler; readonly outbound: FetchHandler }
+  /** The one handler of `inbound` and `outbound` without Hono in between: what the entries serve. */
+  readonly handlers: { readonly inbound: ContextHandler; readonly outbound: ContextHandler }
   /** Serves the persisted last-known-good at once (if any), then starts the config source. */
   start(): Promise<void>
   stop(): void
@@ -122,10 +128,10 @@ export function createAmbassador(options: AmbassadorOptions): Ambassador {
     return app
   }
   const handler =
-    (handle: (c: RequestContext) => Promise<Response>): FetchHandler =>
-    async (raw, env, executionCtx) => {
+    (handle: ContextHandler): ContextHandler =>
+    async (c) => {
       try {
-        return await handle({ req: { url: raw.url, method: raw.method, raw }, env, executionCtx })
+        return await handle(c)
       } catch (err) {
         return failed(err)
       }

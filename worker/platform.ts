@@ -19,6 +19,9 @@ export interface RequestContext {
   readonly executionCtx?: { waitUntil(work: Promise<unknown>): void }
 }
 
+/** One listener's whole request path, as the core runs it (errors already turned into a 500). */
+export type ContextHandler = (c: RequestContext) => Promise<Response>
+
 /**
  * The request headers as the core reads them: by name, lowercase, values of repeated
  * fields joined with ", " (as `Headers.get`). A web `Headers` is one; the Node platform

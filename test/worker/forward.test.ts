@@ -127,6 +127,24 @@ test('answers a RequestRedirect itself', async () => {
   assert.equal(res.headers.location, 'http://web.example/new')
 })
 
+test('paths are routed as a URL parser resolves them: dot segments cannot reach around a rule', async () => {
+  // /v2/../old is /old: the redirect rule, not the /v2 prefix rule.
+  const res = await rawRequest(amb.ports.outbound, { path: '/v2/../old', headers: { host: 'web.example' } })
+  assert.equal(res.status, 301)
+  const up = await rawRequest(amb.ports.outbound, { path: '/x/%2e%2e/v2/a', headers: { host: 'Web.Example' } })
+  assert.equal(JSON.parse(up.body).name, 'v2')
+  assert.equal(JSON.parse(up.body).url, '/api/a')
+})
+
+test('a request that names no host, or a path with a backslash, gets 400 and is not forwarded', async () => {
+  const before = echo.seen.length
+  for (const headers of [{ host: 'web.example/evil' }, { host: 'user@web.example' }, { host: 'a b' }]) {
+    assert.equal((await rawRequest(amb.ports.outbound, { path: '/', headers })).status, 400, JSON.stringify(headers))
+  }
+  assert.equal((await rawRequest(amb.ports.outbound, { path: '/a\\..\\admin', headers: { host: 'web.example' } })).status, 400)
+  assert.equal(echo.seen.length, before)
+})
+
 test('404 no_route for an unknown host, as JSON', async () => {
   const res = await rawRequest(amb.ports.outbound, { path: '/', headers: { host: 'nowhere.example' } })
   assert.equal(res.status, 404)
@@ -178,4 +196,11 @@ test('HEAD is forwarded once: status and headers of the upstream, no body, no se
     console.error = original
   }
   assert.deepEqual(errors, [])
+})
+
+test('local replies carry their length and the request id', async () => {
+  const res = await rawRequest(amb.ports.outbound, { path: '/', headers: { host: 'nowhere.example' } })
+  assert.equal(Number(res.headers['content-length']), Buffer.byteLength(res.body))
+  assert.match(String(res.headers['x-request-id']), /^[0-9a-f]{32}$/)
+  assert.equal(res.headers['content-type'], 'application/json')
 })

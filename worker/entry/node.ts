@@ -8,7 +8,8 @@ import { createListener, type FetchHandler, type Listener } from '../platforms/n
 import type { ListenerLimits } from '../platforms/node/limits.ts'
 import { createDrain } from '../platforms/node/drain.ts'
 import type { AppProtocol } from '../platforms/node/protocol-forward.ts'
-import { createAmbassador, type Ambassador, type AmbassadorOptions } from '../app.ts'
+import { createAmbassador, fetchHandler, type Ambassador, type AmbassadorOptions } from '../app.ts'
+import type { ContextHandler } from '../platform.ts'
 import { createNodePlatform, type NodePlatform } from '../platforms/node/platform.ts'
 import { createFileSource } from '../platforms/node/file-source.ts'
 
@@ -57,9 +58,10 @@ export async function startNodeAmbassador(options: NodeAmbassadorOptions): Promi
   await ambassador.start()
   const drain = createDrain({ delay: options.drainDelay, timeout: options.drainTimeout, logger: ambassador.logger })
   const { metrics } = ambassador
-  const listen = (fetch: FetchHandler, port: number, direction?: 'inbound' | 'outbound') =>
+  const listen = (fetch: FetchHandler, port: number, direction?: 'inbound' | 'outbound', handle?: ContextHandler) =>
     createListener({
       fetch: direction ? fetch : drain.gate(fetch),
+      handle,
       port,
       hostname,
       limits: options.limits,
@@ -75,9 +77,9 @@ export async function startNodeAmbassador(options: NodeAmbassadorOptions): Promi
   try {
     const admin = await listen(ambassador.admin.fetch, options.adminPort ?? 15000)
     servers.push(admin)
-    const outbound = await listen(ambassador.handlers.outbound, options.outboundPort ?? 15001, 'outbound')
+    const outbound = await listen(fetchHandler(ambassador.handlers.outbound), options.outboundPort ?? 15001, 'outbound', ambassador.handlers.outbound)
     servers.push(outbound)
-    const inbound = options.app ? await listen(ambassador.handlers.inbound, options.inboundPort ?? 15006, 'inbound') : undefined
+    const inbound = options.app ? await listen(fetchHandler(ambassador.handlers.inbound), options.inboundPort ?? 15006, 'inbound', ambassador.handlers.inbound) : undefined
     if (inbound) servers.push(inbound)
     ambassador.logger.info('ambassador listening', { admin: port(admin), outbound: port(outbound), inbound: inbound && port(inbound), mesh: options.mesh })
     return {

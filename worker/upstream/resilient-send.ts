@@ -65,8 +65,8 @@ function hasBody(ex: Exchange): boolean {
 
 /**
  * One request's call options. `signal` is a getter: `call` reads it only when it needs it
- * (a failed try, a retry, a breaker's wait), and on @hono/node-server reading
- * `request.signal` allocates an AbortController per request.
+ * (a failed try, a retry, a breaker's wait), and on Node the web `Request` that carries it
+ * is built only when something asks for it.
  */
 class CallOf implements CallOptions {
   readonly retry: CallOptions['retry']
@@ -74,7 +74,7 @@ class CallOf implements CallOptions {
   readonly headers: HeaderReader
   readonly clientIp: string
   constructor(
-    private readonly raw: Request,
+    private readonly c: RequestContext,
     ex: Exchange,
     rule: CompiledRule | undefined,
     readonly replayable: boolean,
@@ -85,7 +85,7 @@ class CallOf implements CallOptions {
     this.clientIp = ex.client
   }
   get signal(): AbortSignal {
-    return this.raw.signal
+    return this.c.req.raw.signal
   }
 }
 
@@ -171,7 +171,7 @@ export function createResilientSend(options: ResilientSendOptions): ResilientSen
         ex.endpoint = t.origin
         return platform.forward(c, req)
       },
-      new CallOf(c.req.raw, ex, rule, replayable),
+      new CallOf(c, ex, rule, replayable),
     )
 
   /** A request with a body a retry or a mirror may need again: a small one is buffered first. */

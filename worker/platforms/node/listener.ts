@@ -23,6 +23,8 @@ import { RESPONSE_ALREADY_SENT } from '@hono/node-server/utils/response'
 import { checkingInterval, withDefaults, type ListenerLimits } from './limits.ts'
 import type { UpgradeBinding } from './upgrade-tunnel.ts'
 import type { LocalReplyCode } from '../../../protocol/errors.ts'
+import { serveContext, type NodeBindings } from './request-context.ts'
+import type { ContextHandler } from '../../platform.ts'
 
 export type FetchHandler = (request: Request, env: Record<string, unknown>) => Response | Promise<Response>
 
@@ -36,7 +38,10 @@ export interface ListenerEvents {
 }
 
 export interface ListenerOptions {
+  /** Serves HTTP/2 streams and Upgrade requests; and HTTP/1.1 requests when there is no `handle`. */
   fetch: FetchHandler
+  /** Routed listeners: HTTP/1.1 requests go to the core directly (see request-context.ts). */
+  handle?: ContextHandler
   port: number
   hostname?: string
   limits?: Partial<ListenerLimits>
@@ -116,6 +121,7 @@ export function createListener(options: ListenerOptions): Promise<Listener> {
   const limited: FetchHandler = maxBody > 0 ? (request, env) => ((env.maxBodyBytes = maxBody), options.fetch(request, env)) : options.fetch
   const fetch: FetchHandler = (request, env) => (request.method === 'HEAD' ? answerHead(limited, request, env) : limited(request, env))
   const h1Listener = getRequestListener(fetch as never)
+  const handle = options.handle
   // Hono's default would destroy an HTTP/2 request stream still open two ticks after the
   // response head (its fast path returns before the body ends): fatal for gRPC streaming.
   const h2Listener = getRequestListener(fetch as never, { autoCleanupIncoming: false })
@@ -157,7 +163,10 @@ export function createListener(options: ListenerOptions): Promise<Listener> {
     // Draining: answered, then the connection closes. Requests already in flight finish on
     // keep-alive connections, which the drain's sweep closes once idle (no per-request bookkeeping).
     if (draining) res.shouldKeepAlive = false
-    void h1Listener(req, res)
+    if (!handle) return void h1Listener(req, res)
+    const env: NodeBindings = { incoming: req, outgoing: res }
+    if (maxBody > 0) env.maxBodyBytes = maxBody
+    serveContext(handle, req, res, env)
   })
 
   h1.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {

@@ -8,7 +8,7 @@
  */
 import { LegateError } from '../../../protocol/errors.ts'
 import { DEFAULT_MAX_CONFIG_BYTES } from '../../../protocol/envelope/claims.ts'
-import { createAmbassador, type Ambassador, type AmbassadorOptions } from '../../app.ts'
+import { createAmbassador, fetchHandler, type Ambassador, type AmbassadorOptions } from '../../app.ts'
 import { createFetchForward } from '../../upstream/forward.ts'
 import type { Platform, StateStore, UpstreamForward } from '../../platform.ts'
 import type { ConfigHolder } from '../../config/holder.ts'
@@ -117,9 +117,9 @@ export async function startServerAmbassador(runtime: ServerRuntime, options: Ser
   try {
     const admin = await runtime.serve(ambassador.admin.fetch, options.adminPort ?? 15000, hostname)
     served.push(admin)
-    const outbound = await runtime.serve(ambassador.handlers.outbound, options.outboundPort ?? 15001, hostname)
+    const outbound = await runtime.serve(fetchHandler(ambassador.handlers.outbound), options.outboundPort ?? 15001, hostname)
     served.push(outbound)
-    const inbound = options.app ? await runtime.serve(ambassador.handlers.inbound, options.inboundPort ?? 15006, hostname) : undefined
+    const inbound = options.app ? await runtime.serve(fetchHandler(ambassador.handlers.inbound), options.inboundPort ?? 15006, hostname) : undefined
     if (inbound) served.push(inbound)
     ambassador.logger.info('ambassador listening', { runtime: runtime.name, admin: admin.port, outbound: outbound.port, inbound: inbound?.port, mesh: options.mesh })
     return {
