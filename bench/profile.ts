@@ -46,10 +46,14 @@ async function profileOne(name: string, dir: string): Promise<Run> {
   if (!peer?.launch || peer.runtime !== 'node') throw new Error(`${name} is not a Node peer`)
   const profDir = join(dir, `prof-${name}`)
   mkdirSync(profDir)
+  // legate peers start node behind `sh -c 'exec …'` (the access log to /dev/null) and take
+  // node flags from LEGATE_BENCH_NODE_FLAGS; the others are node itself.
+  const flags = ['--cpu-prof', `--cpu-prof-dir=${profDir}`]
+  process.env.LEGATE_BENCH_NODE_FLAGS = flags.join(' ')
   const l = peer.launch(ctx)
+  delete process.env.LEGATE_BENCH_NODE_FLAGS
   const t0 = Date.now()
-  // Through NODE_OPTIONS: a peer may start node behind `sh -c 'exec …'` (the access log to /dev/null).
-  const proc = start(peer.name, l.cmd, l.args, { core: PROXY_CORE, env: { ...l.env, NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --cpu-prof --cpu-prof-dir=${profDir}`.trim() }, cwd: ROOT })
+  const proc = start(peer.name, l.cmd, l.cmd === 'sh' ? l.args : [...flags, ...l.args], { core: PROXY_CORE, env: l.env, cwd: ROOT })
   if (l.readyUrl) {
     for (let i = 0; i < 400; i++) {
       try {

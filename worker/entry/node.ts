@@ -12,6 +12,7 @@ import { createAmbassador, fetchHandler, type Ambassador, type AmbassadorOptions
 import type { ContextHandler } from '../platform.ts'
 import { createNodePlatform, type NodePlatform } from '../platforms/node/platform.ts'
 import { createFileSource } from '../platforms/node/file-source.ts'
+import { tuneHeapForProxying } from '../platforms/node/heap-tuning.ts'
 
 export interface NodeAmbassadorOptions extends Omit<AmbassadorOptions, 'platform' | 'source'> {
   /** A signed config file to watch instead of a control. */
@@ -43,6 +44,7 @@ export interface RunningAmbassador {
 }
 
 export async function startNodeAmbassador(options: NodeAmbassadorOptions): Promise<RunningAmbassador> {
+  tuneHeapForProxying()
   const hostname = options.hostname ?? '127.0.0.1'
   const platform = createNodePlatform({ mesh: options.mesh, stateDir: options.stateDir, logStream: options.logStream })
   const { configFile } = options
