@@ -41,6 +41,11 @@ export function downstreamHeaders(upstream: Headers, req: UpstreamRequest): Head
 }
 
 const isTimeout = (err: unknown) => (err as Error)?.name === 'TimeoutError'
+/**
+ * Bun's fetch inflates a gzip or br answer unless told not to, while its Content-Encoding and
+ * Content-Length still describe the compressed bytes: a proxy passes the bytes as they come.
+ */
+const NO_DECOMPRESS = typeof (globalThis as { Bun?: unknown }).Bun !== 'undefined' ? { decompress: false } : {}
 
 export function createFetchForward(options: FetchForwardOptions = {}): UpstreamForward {
   const doFetch = options.fetch ?? fetch
@@ -68,6 +73,7 @@ export function createFetchForward(options: FetchForwardOptions = {}): UpstreamF
         signal,
         // Required by the fetch spec for a streaming request body.
         ...(hasBody ? { duplex: 'half' } : {}),
+        ...NO_DECOMPRESS,
       } as RequestInit)
     } catch (err) {
       if (isTimeout(signal.reason) || isTimeout(err)) throw new LegateError('upstream_timeout', `no response from ${req.origin} in time`, { cause: err })
