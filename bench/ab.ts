@@ -17,12 +17,12 @@ import { mkdtempSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { parseArgs } from 'node:util'
-import { installCleanup, start, stopAll, treeCpu, treeRssMb, waitForPort, PROXY_CORE, LOAD_CORE, sleep, type Started } from './lib/proc.ts'
+import { installCleanup, start, stopAll, treeCpu, treeRssMb, waitForPort, PROXY_CORE, sleep, type Started } from './lib/proc.ts'
 import { runWrk } from './lib/wrk.ts'
 import { prepareLegate } from './lib/legate.ts'
-import { nativeOpenLoop, nativeArgs } from './lib/openloop-native.ts'
+import { nativeOpenLoop } from './lib/openloop-native.ts'
+import { runOpenLoopChild } from './lib/open-loop-child.ts'
 import type { OpenLoopResult } from './lib/open-loop.ts'
-import { spawn } from 'node:child_process'
 
 const { values } = parseArgs({
   options: {
@@ -88,13 +88,8 @@ for (const [i, spec] of values.legate!.entries()) {
   })
 }
 
-function fixedRate(peer: Peer, seconds: number): Promise<OpenLoopResult> {
-  const args = nativeArgs({ url: `http://127.0.0.1:${peer.port}/100b`, rate, durationS: seconds, warmupS: 0.5, connections: 64, host: peer.host })
-  const child = spawn('taskset', ['-c', String(LOAD_CORE), openloop!, ...args], { stdio: ['ignore', 'pipe', 'inherit'] })
-  let out = ''
-  child.stdout.on('data', (b) => (out += b))
-  return new Promise((done, fail) => child.on('exit', (code) => (code === 0 ? done(JSON.parse(out.trim().split('\n').pop()!)) : fail(new Error(`openloop exited ${code}`)))))
-}
+const fixedRate = (peer: Peer, seconds: number): Promise<OpenLoopResult> =>
+  runOpenLoopChild({ url: `http://127.0.0.1:${peer.port}/100b`, rate, durationS: seconds, warmupS: 0.5, connections: 64, host: peer.host })
 
 for (const peer of peers) {
   peer.proc = peer.launch()

@@ -24,15 +24,14 @@
 import { mkdtempSync, openSync, closeSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { spawn } from 'node:child_process'
 import { parseArgs } from 'node:util'
 import { request } from 'undici'
-import { installCleanup, start, stop, stopAll, treeCpu, treeRssMb, treePeakRssMb, waitForPort, sleep, portFree, which, PROXY_CORE, LOAD_CORE, type Started } from './lib/proc.ts'
+import { installCleanup, start, stop, stopAll, treeCpu, treeRssMb, treePeakRssMb, waitForPort, sleep, portFree, which, PROXY_CORE, type Started } from './lib/proc.ts'
 import { runWrk } from './lib/wrk.ts'
 import { prepareLegate } from './lib/legate.ts'
 import { peers as benchPeers, nginxUpstreamConfig } from './peers.ts'
 import { median } from './lib/stats.ts'
-import type { OpenLoopResult } from './lib/open-loop.ts'
+import { runOpenLoopChild } from './lib/open-loop-child.ts'
 
 const { values } = parseArgs({
   options: {
@@ -151,23 +150,6 @@ async function launch(d: PeerDef, logLevel?: string, logFile?: string): Promise<
   return proc
 }
 
-function openLoopChild(url: string, host: string | undefined, seconds: number, warm: number): Promise<OpenLoopResult> {
-  const args = ['-c', String(LOAD_CORE), process.execPath, '--import', 'tsx', join(ROOT, 'bench/lib/open-loop.ts'), '--url', url, '--rate', String(rate), '--duration', String(seconds), '--warmup', String(warm)]
-  if (host) args.push('--host', host)
-  const child = spawn('taskset', args, { stdio: ['ignore', 'pipe', 'pipe'], cwd: ROOT })
-  let out = ''
-  let err = ''
-  child.stdout.on('data', (b) => (out += b))
-  child.stderr.on('data', (b) => (err += b))
-  const killer = setTimeout(() => child.kill('SIGKILL'), (seconds + warm + 40) * 1000)
-  return new Promise((resolve, reject) =>
-    child.on('exit', (code) => {
-      clearTimeout(killer)
-      if (code !== 0) reject(new Error(`open-loop exited ${code}: ${err}`))
-      else resolve(JSON.parse(out.trim().split('\n').pop()!))
-    }),
-  )
-}
 
 /** Runs `work` while sampling the RSS of `pid` every `everyMs`; returns the samples. */
 async function sampled<T>(pid: number, everyMs: number, work: () => Promise<T>): Promise<{ result: T; rss: number[] }> {
@@ -203,7 +185,7 @@ try {
       for (const d of defs) {
         const pid = procs.get(d.name)!.pid
         const c0 = treeCpu(pid)
-        const { result: o, rss } = await sampled(pid, 500, () => openLoopChild(`http://127.0.0.1:${d.port}/100b`, d.host, round === 0 ? 1 : rateDuration, 1))
+        const { result: o, rss } = await sampled(pid, 500, () => runOpenLoopChild({ url: `http://127.0.0.1:${d.port}/100b`, host: d.host, rate, durationS: round === 0 ? 1 : rateDuration, warmupS: 1 }, { node: true }))
         const cpu = (treeCpu(pid) - c0) / Math.max(1, o.sent)
         if (round === 0) continue // warm-up
         note(d.name, 'rateRss', rss[rss.length - 1]!)

@@ -14,7 +14,7 @@
 import { mkdtempSync, mkdirSync, writeFileSync, rmSync, readFileSync, readdirSync } from 'node:fs'
 import { tmpdir, cpus, totalmem, release } from 'node:os'
 import { join } from 'node:path'
-import { spawnSync, spawn } from 'node:child_process'
+import { spawnSync } from 'node:child_process'
 import { request } from 'undici'
 import { start, stop, stopAll, installCleanup, waitForPort, portFree, tree, treeCpu, treeRssMb, treePeakRssMb, machineLoad, which, sleep, tcpTrouble, PROXY_CORE, LOAD_CORE, cores, type Started } from './lib/proc.ts'
 import { runWrk, uploadScript } from './lib/wrk.ts'
@@ -22,7 +22,8 @@ import { median, spread, round } from './lib/stats.ts'
 import { peers as allPeers, nginxUpstreamConfig, PORT_BASE, type Peer, type PeerContext } from './peers.ts'
 import { prepareLegate, ambassadorAvailable } from './lib/legate.ts'
 import type { OpenLoopResult } from './lib/open-loop.ts'
-import { nativeOpenLoop, nativeArgs } from './lib/openloop-native.ts'
+import { nativeOpenLoop } from './lib/openloop-native.ts'
+import { runOpenLoopChild } from './lib/open-loop-child.ts'
 
 const ROOT = new URL('../', import.meta.url).pathname
 
@@ -199,26 +200,11 @@ function schedRealtime(pids: (number | undefined)[], on: boolean): void {
   if (on) peersRealtime = (peersRealtime ?? true) && ok
 }
 
-function runOpenLoopChild(url: string, host: string | undefined, seconds: number, warm: number): Promise<OpenLoopResult> {
+async function runOpenLoop(url: string, host: string | undefined, seconds: number, warm: number): Promise<OpenLoopResult> {
   const g = pickGenerator()
-  const o = { url, rate, durationS: seconds, warmupS: warm, host }
-  const args = ['-c', String(LOAD_CORE), ...(g.kind === 'native' ? [g.bin!, ...nativeArgs(o, !flag('no-realtime'))] : [process.execPath, '--import', 'tsx', join(ROOT, 'bench/lib/open-loop.ts'), '--url', url, '--rate', String(rate), '--duration', String(seconds), '--warmup', String(warm), ...(host ? ['--host', host] : [])])]
-  const child = spawn('taskset', args, { stdio: ['ignore', 'pipe', 'pipe'], cwd: ROOT })
-  let out = ''
-  let err = ''
-  child.stdout.on('data', (b) => (out += b))
-  child.stderr.on('data', (b) => (err += b))
-  // Bounded: a peer that stops answering costs at most the run plus the request timeouts.
-  const killer = setTimeout(() => child.kill('SIGKILL'), (seconds + warm + 40) * 1000)
-  return new Promise((resolve, reject) =>
-    child.on('exit', (code) => {
-      clearTimeout(killer)
-      if (code !== 0) return reject(new Error(`open-loop exited ${code}: ${err}`))
-      const r: OpenLoopResult = JSON.parse(out.trim().split('\n').pop()!)
-      if (g.kind === 'native') g.realtime = (g.realtime ?? true) && r.realtime === true
-      resolve(r)
-    }),
-  )
+  const r = await runOpenLoopChild({ url, rate, durationS: seconds, warmupS: warm, host }, { node: g.kind === 'node', realtime: !flag('no-realtime') })
+  if (g.kind === 'native') g.realtime = (g.realtime ?? true) && r.realtime === true
+  return r
 }
 
 interface Running {
@@ -330,7 +316,7 @@ async function main() {
         // The generator is a fresh process each run: 1 s at the same rate first warms its own
         // JIT and opens its connections, and is not recorded (else its start-up is the tail).
         schedRealtime([upstream.pid, pid], true)
-        const o = await runOpenLoopChild(`http://127.0.0.1:${r.port}/100b`, r.peer.host, seconds, 1).finally(() => schedRealtime([upstream.pid, pid], false))
+        const o = await runOpenLoop(`http://127.0.0.1:${r.port}/100b`, r.peer.host, seconds, 1).finally(() => schedRealtime([upstream.pid, pid], false))
         s = { rps: o.rate, requests: o.sent, p50Ms: o.p50Ms, p99Ms: o.p99Ms, p999Ms: o.p999Ms, errors: o.errors, non2xx: o.non2xx, sendLagP50Ms: o.sendLagP50Ms, sendLagP99Ms: o.sendLagP99Ms, sendLagP999Ms: o.sendLagP999Ms, waited: o.waited }
       } else {
         const w = wrkScenarios[scenario]!

@@ -7,7 +7,7 @@ import type { HttpBindings } from '@hono/node-server'
 import type { Platform } from '../../platform.ts'
 import { createUndiciForward, type UndiciForwardOptions } from './undici-forward.ts'
 import { createFileStateStore } from './state-file.ts'
-import { createLogWriter } from './log-writer.ts'
+import { createBatchedLog } from '../../observe/batched-log.ts'
 import { createProtocolForward, type ProtocolForward } from './protocol-forward.ts'
 import { RawHeaderReader } from './raw-headers.ts'
 
@@ -31,7 +31,9 @@ export function createNodePlatform(options: NodePlatformOptions): NodePlatform {
   let protocols: ProtocolForward | undefined
   const upstream = createUndiciForward({ ...options, connectorFor: (origin, timeout) => protocols?.connectorFor(origin, timeout) })
   protocols = createProtocolForward({ base: upstream.forward, retainBase: (origins) => upstream.retain(origins), connectTimeout: options.connectTimeout })
-  const log = createLogWriter(options.logStream)
+  const stream = options.logStream ?? process.stdout
+  const log = createBatchedLog((text) => stream.write(text))
+  process.once('exit', log.flush)
   return {
     name: 'node',
     forward: protocols.forward,

@@ -13,6 +13,7 @@ import { createFetchForward } from '../../upstream/forward.ts'
 import type { Platform, StateStore, UpstreamForward } from '../../platform.ts'
 import type { ConfigHolder } from '../../config/holder.ts'
 import type { ConfigSource } from '../../config/control-source.ts'
+import { createBatchedLog } from '../../observe/batched-log.ts'
 
 export interface ServedPort {
   port: number
@@ -95,6 +96,8 @@ function polledFile(runtime: ServerRuntime, platform: Platform, path: string, ho
 export async function startServerAmbassador(runtime: ServerRuntime, options: ServerAmbassadorOptions): Promise<RunningServerAmbassador> {
   const hostname = options.hostname ?? '127.0.0.1'
   const maxBytes = options.maxConfigBytes ?? DEFAULT_MAX_CONFIG_BYTES
+  // One write per batch of lines (the runtime's log appends the last newline).
+  const log = createBatchedLog((text) => runtime.log(text.slice(0, -1)))
   const platform: Platform = {
     name: runtime.name,
     forward: runtime.forward ?? createFetchForward(),
@@ -108,7 +111,7 @@ export async function startServerAmbassador(runtime: ServerRuntime, options: Ser
     },
     now: Date.now,
     state: options.stateDir ? stateStore(runtime, options.stateDir, options.mesh) : undefined,
-    log: runtime.log,
+    log: log.write,
   }
   const { configFile } = options
   const ambassador = createAmbassador({ ...options, platform, source: configFile ? (holder) => polledFile(runtime, platform, configFile, holder, maxBytes) : undefined })
@@ -128,6 +131,7 @@ export async function startServerAmbassador(runtime: ServerRuntime, options: Ser
       async close() {
         ambassador.stop()
         await Promise.all(served.map((s) => s.close()))
+        log.flush()
       },
     }
   } catch (err) {

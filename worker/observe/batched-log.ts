@@ -1,12 +1,12 @@
 /**
- * Log lines on Node, batched: lines are gathered for up to `flushMs` (or `maxBatchBytes`)
- * and written with one `write` call, so an access line per request does not cost a
- * syscall per request. stdout to a pipe is synchronous on Linux: fewer, larger writes
- * matter there most.
+ * Log lines, batched: lines are gathered for up to `flushMs` (or `maxBatchBytes`) and handed
+ * to `write` as one text, so an access line per request does not cost a write per request
+ * (stdout to a file or a pipe is a synchronous write on Linux; one per request cost Bun and
+ * Deno several µs each). A stalled sink cannot grow memory without bound: past `maxPending`
+ * lines are dropped, and the next batch says how many.
  * @module
  */
-export interface LogWriterOptions {
-  stream?: NodeJS.WritableStream
+export interface BatchedLogOptions {
   /** Longest a line waits before it is written (default 25 ms). */
   flushMs?: number
   /** Write as soon as this much is pending (default 64 KiB). */
@@ -15,9 +15,13 @@ export interface LogWriterOptions {
   maxPending?: number
 }
 
-export function createLogWriter(streamOrOptions?: NodeJS.WritableStream | LogWriterOptions): { write(line: string): void; flush(): void } {
-  const options: LogWriterOptions = streamOrOptions && 'write' in streamOrOptions ? { stream: streamOrOptions } : ((streamOrOptions as LogWriterOptions | undefined) ?? {})
-  const stream = options.stream ?? process.stdout
+export interface BatchedLog {
+  write(line: string): void
+  /** Writes what is pending now (at exit). */
+  flush(): void
+}
+
+export function createBatchedLog(sink: (text: string) => void, options: BatchedLogOptions = {}): BatchedLog {
   const flushMs = options.flushMs ?? 25
   const maxBatchBytes = options.maxBatchBytes ?? 64 * 1024
   const maxPending = options.maxPending ?? 10_000
@@ -34,12 +38,10 @@ export function createLogWriter(streamOrOptions?: NodeJS.WritableStream | LogWri
     const text = pending.join('\n') + '\n'
     pending = []
     pendingBytes = 0
-    stream.write(text)
+    sink(text)
   }
-  process.once('exit', flush)
   return {
     write(line) {
-      // A stalled log sink must not grow memory without bound: drop and say so.
       if (pending.length >= maxPending) {
         dropped++
         return
@@ -49,7 +51,8 @@ export function createLogWriter(streamOrOptions?: NodeJS.WritableStream | LogWri
       if (pendingBytes >= maxBatchBytes) flush()
       else if (!timer) {
         timer = setTimeout(flush, flushMs)
-        timer.unref()
+        // A pending batch must not keep the process alive (Deno's timer ids have no unref; its runtime unrefs them).
+        ;(timer as { unref?: () => void }).unref?.()
       }
     },
     flush,
