@@ -100,8 +100,11 @@ export function writeReport(file: string): void {
     '',
   )
 
-  const rerun = (r as { latencyRun?: { date: string; note: string } }).latencyRun
-  if (rerun) md.push(`The latency table comes from a re-run of that scenario alone (${rerun.date}): ${rerun.note}.`, '')
+  // Scenarios re-run alone (more rounds, a fix) and merged into this results file, with why.
+  const reruns = (r as { reruns?: { scenarios: string[]; date: string; note: string }[]; latencyRun?: { date: string; note: string } }).reruns ?? []
+  const legacy = (r as { latencyRun?: { date: string; note: string } }).latencyRun
+  if (legacy) reruns.push({ scenarios: ['latency'], ...legacy })
+  for (const x of reruns) md.push(`The ${x.scenarios.join(' and ')} tables come from a re-run of ${x.scenarios.length > 1 ? 'those scenarios' : 'that scenario'} alone (${x.date}): ${x.note}.`, '')
   md.push('These figures were taken on a quiet machine (the other engineers\' tests had paused; see the load figures below) and are the ones to quote; earlier runs during the day were only for developing the harness.', '')
 
   // ---- goals -------------------------------------------------------------------------------
@@ -132,10 +135,14 @@ export function writeReport(file: string): void {
   const rss = ['legate-node', 'legate-bun', 'legate-deno'].filter((p) => lat[p]).map((p) => [p, lat[p]!.median.rssMb!] as const)
   goals.push(['RSS ≤ 60 MB at 1,000 req/s on at least one runtime', rss.length ? rss.map(([p, v]) => `${p} ${v.toFixed(0)} MB`).join(', ') : 'not measured', rss.length ? (rss.some(([, v]) => v <= 60) ? 'met' : 'missed') : '–'])
   const p10k = r.scale?.points?.find((p: any) => p.routes === 10000)
-  goals.push(['10k routes applied < 100 ms', p10k ? `${f(p10k.applyMs ?? p10k.compileMs, 1)} ms` : 'not measured', p10k ? ((p10k.applyMs ?? p10k.compileMs) < 100 ? 'met' : 'missed') : '–'])
+  goals.push([
+    '10,000 routes compile in < 100 ms (issue 5)',
+    p10k ? `${f(p10k.compileMs, 1)} ms (with verification, the whole apply: ${f(p10k.applyMs, 1)} ms; a next version with 1% of routes changed: ${f(p10k.updateApplyMs, 1)} ms)` : 'not measured',
+    p10k ? (p10k.compileMs < 100 ? 'met' : 'missed') : '–',
+  ])
   const lp = r.propagation?.cases?.find((c: any) => c.clients === 1000)
   goals.push(['publish → applied p99 < 1 s at 1,000 long-polling clients', lp ? `${f(lp.p99Ms, 1)} ms` : 'not measured', lp ? (lp.p99Ms < 1000 ? 'met' : 'missed') : '–'])
-  md.push('## Goals (issue 9)', '', '| goal | measured | |', '|---|---|---|', ...goals.map((g) => `| ${g.join(' | ')} |`), '')
+  md.push('## Goals (issues 5 and 9)', '', '| goal | measured | |', '|---|---|---|', ...goals.map((g) => `| ${g.join(' | ')} |`), '')
 
   // ---- machine -----------------------------------------------------------------------------
   md.push('## Machine and versions', '')
