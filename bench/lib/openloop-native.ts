@@ -6,14 +6,15 @@
  * lag (0.7–1.2 ms at p99) is larger than the 0.3 ms per hop that has to be judged; without a C
  * compiler the bench falls back to the Node one and says so.
  *
- * CLI: node --import tsx bench/lib/openloop-native.ts --url http://127.0.0.1:8080/100b --rate 1000 --duration 5 [--host echo] [--realtime]
+ * By hand: bench/results/tmp/openloop --url http://127.0.0.1:8080/100b --rate 1000 --duration 5 [--host echo] [--realtime]
+ * (once a bench has built it); from TypeScript: `runOpenLoopChild` (bench/lib/open-loop-child.ts).
  * @module
  */
-import { spawn, spawnSync } from 'node:child_process'
+import { spawnSync } from 'node:child_process'
 import { existsSync, mkdirSync, renameSync, statSync } from 'node:fs'
 import { join } from 'node:path'
 import { which } from './proc.ts'
-import type { OpenLoopOptions, OpenLoopResult } from './open-loop.ts'
+import type { OpenLoopOptions } from './open-loop.ts'
 
 const ROOT = new URL('../../', import.meta.url).pathname
 const SOURCE = join(ROOT, 'bench/lib/openloop.c')
@@ -49,32 +50,4 @@ export function nativeArgs(o: OpenLoopOptions, realtime = false): string[] {
   if (o.host) args.push('--host', o.host)
   if (realtime) args.push('--realtime')
   return args
-}
-
-/** Runs the native generator (unpinned; the harness pins it with taskset itself). */
-export async function openLoopNative(o: OpenLoopOptions, realtime = false): Promise<OpenLoopResult> {
-  const { bin, why } = nativeOpenLoop()
-  if (!bin) throw new Error(`native open-loop generator unavailable: ${why}`)
-  const child = spawn(bin, nativeArgs(o, realtime), { stdio: ['ignore', 'pipe', 'pipe'] })
-  let out = ''
-  let err = ''
-  child.stdout.on('data', (b) => (out += b))
-  child.stderr.on('data', (b) => (err += b))
-  return new Promise((resolve, reject) =>
-    child.on('exit', (code) => (code === 0 ? resolve(JSON.parse(out.trim().split('\n').pop()!)) : reject(new Error(`openloop exited ${code}: ${err.trim()}`)))),
-  )
-}
-
-if (import.meta.url === `file://${process.argv[1]}`) {
-  const arg = (name: string, dflt?: string) => {
-    const i = process.argv.indexOf(`--${name}`)
-    return i > 0 ? process.argv[i + 1]! : dflt
-  }
-  const url = arg('url')
-  if (!url) {
-    console.error('usage: openloop-native.ts --url URL --rate N --duration S [--host H] [--connections N] [--warmup S]')
-    process.exit(2)
-  }
-  const r = await openLoopNative({ url, rate: Number(arg('rate', '1000')), durationS: Number(arg('duration', '5')), host: arg('host'), connections: Number(arg('connections', '64')), warmupS: Number(arg('warmup', '1')) }, process.argv.includes('--realtime'))
-  process.stdout.write(JSON.stringify(r) + '\n')
 }
