@@ -6,7 +6,8 @@
  * `handlers` are the inbound and outbound apps' one handler without Hono: what the entries
  * serve (through `fetchHandler` on Bun and Deno, directly on Node's HTTP/1.1 listeners),
  * because routed traffic needs neither Hono's router nor its per-request context (legate
- * routes with its own table), and on Node those measured several µs of CPU per request. Web standards only: what differs by runtime comes in through `platform`.
+ * routes with its own table), and on Node those measured several µs of CPU per request.
+ * Web standards only: what differs by runtime comes in through `platform`.
  * @module
  *
  * @example
@@ -121,12 +122,6 @@ export function createAmbassador(options: AmbassadorOptions): Ambassador {
     logger.error('unhandled error', { error: (err as Error)?.stack ?? String(err) })
     return Response.json({ error: 'internal', message: 'the ambassador failed to handle the request' }, { status: 500 })
   }
-  const listener = (handle: (c: RequestContext) => Promise<Response>) => {
-    const app = new Hono()
-    app.all('*', handle)
-    app.onError(failed)
-    return app
-  }
   const handler =
     (handle: ContextHandler): ContextHandler =>
     async (c) => {
@@ -136,8 +131,10 @@ export function createAmbassador(options: AmbassadorOptions): Ambassador {
         return failed(err)
       }
     }
-  const inbound = listener(chain.inbound)
-  const outbound = listener(chain.outbound)
+  const handlers = { inbound: handler(chain.inbound), outbound: handler(chain.outbound) }
+  const listener = (handle: ContextHandler) => new Hono().all('*', (c) => handle(c))
+  const inbound = listener(handlers.inbound)
+  const outbound = listener(handlers.outbound)
   const gateway = new Hono()
   gateway.route(GATEWAY_ADMIN_PREFIX, admin)
   gateway.all('*', chain.gateway)
@@ -165,7 +162,7 @@ export function createAmbassador(options: AmbassadorOptions): Ambassador {
     outbound,
     admin,
     gateway,
-    handlers: { inbound: handler(chain.inbound), outbound: handler(chain.outbound) },
+    handlers,
     async start() {
       await holder.restore()
       source?.start()

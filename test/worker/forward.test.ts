@@ -204,3 +204,9 @@ test('local replies carry their length and the request id', async () => {
   assert.match(String(res.headers['x-request-id']), /^[0-9a-f]{32}$/)
   assert.equal(res.headers['content-type'], 'application/json')
 })
+
+test('the Hono apps run the same handler (for mounting in another Hono app): a local reply through outbound.request', async () => {
+  const res = await amb.ambassador.outbound.request('http://nowhere.example/x')
+  assert.equal(res.status, 404)
+  assert.equal((await res.json()).error, 'no_route')
+})
