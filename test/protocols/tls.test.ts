@@ -25,6 +25,7 @@ let amb: RunningAmbassador
 const log: string[] = []
 const closers: Array<() => void> = []
 const seen: Array<{ server: string; servername: unknown; client?: unknown; version: string }> = []
+const handshakes: Record<string, number> = {}
 
 function openssl(...args: string[]) {
   execFileSync('openssl', args, { cwd: dir, stdio: 'ignore' })
@@ -55,6 +56,7 @@ function httpsUpstream(name: string, requireClientCert: boolean): Promise<string
     seen.push({ server: name, servername: socket.servername, client: socket.getPeerCertificate()?.subject?.CN, version: req.httpVersion })
     res.writeHead(200, { 'content-type': 'text/plain' }).end(`hello from ${name}`)
   })
+  server.on('secureConnection', () => (handshakes[name] = (handshakes[name] ?? 0) + 1))
   closers.push(() => {
     server.close()
     server.closeAllConnections()
@@ -91,6 +93,7 @@ before(async () => {
         { name: 'h2', endpoints: [h2url], appProtocol: 'h2', tls: { caFile, serverName: 'api.internal' } },
         { name: 'missing-file', endpoints: [await plain('missing-file')], tls: { caFile: file('nope.pem') } },
       ],
+      routes: [{ name: 'many-hosts', hostnames: ['a.example', 'b.example'], rules: [{ backendRefs: [{ name: 'sni' }] }] }],
     },
     { logLevel: 'info', logStream },
   )
@@ -113,6 +116,17 @@ test('inline CA and an SNI override: the upstream sees the server name', async (
   const res = await get('sni')
   assert.equal(res.status, 200)
   assert.equal(seen.at(-1)?.servername, 'api.internal')
+})
+
+test('requests for several hostnames to one TLS backend share its connection (no handshake per Host change)', async () => {
+  assert.equal((await get('a.example')).status, 200)
+  const before = handshakes.sni ?? 0
+  for (let i = 0; i < 10; i++) {
+    const res = await get(i % 2 ? 'a.example' : 'b.example')
+    assert.equal(res.status, 200)
+    assert.equal(seen.at(-1)?.servername, 'api.internal')
+  }
+  assert.equal(handshakes.sni, before)
 })
 
 test('mTLS: the client certificate is presented; without it the upstream refuses', async () => {

@@ -227,15 +227,25 @@ class Exchange {
   }
 }
 
+/**
+ * What undici is told the TLS server name of every request to an origin is: one value per
+ * origin. Left to itself undici takes it from each request's Host header (an `isIP` check per
+ * request), and on an https: origin it closes the connection whenever that name differs from
+ * the previous request's, so requests for several hostnames to one TLS backend (a gateway, a
+ * URLRewrite) would reconnect and handshake at every change. The name actually sent (SNI)
+ * comes from the service's TLS settings in `connectorFor` (tls-options.ts), not from this.
+ */
+const originName = (origin: string): string => new URL(origin).hostname
+
 export function createUndiciForward(options: UndiciForwardOptions = {}): UndiciForward {
-  const pools = new Map<string, Pool>()
-  const poolFor = (origin: string): Pool => {
-    let pool = pools.get(origin)
-    if (!pool) {
-      pool = new Pool(origin, { connections: options.connections ?? null, connect: options.connectorFor?.(origin, options.connectTimeout ?? 5_000) ?? { timeout: options.connectTimeout ?? 5_000 } })
-      pools.set(origin, pool)
+  const pools = new Map<string, { pool: Pool; servername: string }>()
+  const poolFor = (origin: string) => {
+    let entry = pools.get(origin)
+    if (!entry) {
+      const pool = new Pool(origin, { connections: options.connections ?? null, connect: options.connectorFor?.(origin, options.connectTimeout ?? 5_000) ?? { timeout: options.connectTimeout ?? 5_000 } })
+      pools.set(origin, (entry = { pool, servername: originName(origin) }))
     }
-    return pool
+    return entry
   }
 
   const forward: UpstreamForward = (c: RequestContext, req: UpstreamRequest) => {
@@ -246,9 +256,11 @@ export function createUndiciForward(options: UndiciForwardOptions = {}): UndiciF
       if (req.body instanceof ReadableStream && req.body.locked) {
         return reject(new LegateError('upstream_unavailable', `the request body already went to another endpoint and cannot be sent to ${req.origin}`))
       }
-      poolFor(req.origin).dispatch(
+      const { pool, servername } = poolFor(req.origin)
+      pool.dispatch(
         {
           origin: req.origin,
+          servername,
           path: req.path,
           method: req.method as 'GET',
           headers,
@@ -256,7 +268,8 @@ export function createUndiciForward(options: UndiciForwardOptions = {}): UndiciF
           body: req.body === undefined ? (hasBody(incoming.headers) ? incoming : null) : req.body instanceof ReadableStream ? Readable.fromWeb(req.body as NodeReadableStream) : req.body,
           headersTimeout: req.headersTimeout > 0 ? req.headersTimeout : 300_000,
           bodyTimeout: 300_000,
-        },
+          // undici's Request takes it; its dispatch types do not list it.
+        } as Parameters<Pool['dispatch']>[0],
         new Exchange(req, incoming, outgoing, resolve, reject),
       )
     })
@@ -265,7 +278,7 @@ export function createUndiciForward(options: UndiciForwardOptions = {}): UndiciF
   return {
     forward,
     retain(origins) {
-      for (const [origin, pool] of pools) {
+      for (const [origin, { pool }] of pools) {
         if (origins.has(origin)) continue
         pools.delete(origin)
         void pool.close().catch(() => {})
@@ -274,7 +287,7 @@ export function createUndiciForward(options: UndiciForwardOptions = {}): UndiciF
     async close() {
       const all = [...pools.values()]
       pools.clear()
-      await Promise.all(all.map((p) => p.destroy().catch(() => {})))
+      await Promise.all(all.map(({ pool }) => pool.destroy().catch(() => {})))
     },
   }
 }
