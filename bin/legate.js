@@ -1,12 +1,10 @@
 #!/usr/bin/env node
-// Node 20 cannot strip TypeScript types, so the CLI registers tsx's loader and runs the
-// sources as they are: no build step, nothing to go stale after `npm ci`. Bun and Deno run
-// TypeScript themselves (and Deno has no module.register), so they skip it.
-//
-// The default on Node: `npm ci` runs `prepare` (npm run build), and Node runs the esbuild
-// bundle dist/legate.js instead (it starts faster and holds about 40 MB less than tsx, see
-// docs/ambassador.md), as long as no source file it was built from is newer (after an edit,
-// the sources run until the next build); LEGATE_NO_DIST=1 forces the sources.
+// On Node: `npm ci` runs `prepare` (npm run build), and Node runs the esbuild bundle
+// dist/legate.js (it starts faster and holds about 40 MB less than the sources, see
+// docs/ambassador.md) as long as no source file it was built from is newer. Otherwise (after
+// an edit, or an install with --ignore-scripts) Node 20, which cannot strip TypeScript types,
+// runs the sources through tsx's loader; LEGATE_NO_DIST=1 forces that. Deno runs the sources
+// (TypeScript is its own, and it has no module.register).
 //
 // Bun runs a `bun build` bundle of the CLI (dependencies included, split at its dynamic
 // imports), which it makes itself, in a child process, the first time it starts after a
