@@ -7,12 +7,9 @@
  */
 import { test, before, after } from 'node:test'
 import assert from 'node:assert/strict'
-import { writeFileSync } from 'node:fs'
-import { join } from 'node:path'
 import * as grpc from '@grpc/grpc-js'
-import * as protoLoader from '@grpc/proto-loader'
 import type { RunningAmbassador } from '../../worker/entry/node.ts'
-import { tempDir } from '../worker/helpers.ts'
+import { bindGrpc, loadProto } from './grpc-helpers.ts'
 import { ambassadorWith, metric, scrape } from './helpers.ts'
 
 const PROTO = `syntax = "proto3";
@@ -53,13 +50,11 @@ function startServer(name: string, unavailable: boolean): Promise<number> {
     },
   })
   servers.push(server)
-  return new Promise((resolve, reject) => server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (err, port) => (err ? reject(err) : resolve(port))))
+  return bindGrpc(server)
 }
 
 before(async () => {
-  const file = join(tempDir(), 'echo.proto')
-  writeFileSync(file, PROTO)
-  const pkg = grpc.loadPackageDefinition(protoLoader.loadSync(file)) as unknown as { legate: { retry: { Echo: grpc.ServiceClientConstructor } } }
+  const pkg = loadProto(PROTO) as unknown as { legate: { retry: { Echo: grpc.ServiceClientConstructor } } }
   Echo = pkg.legate.retry.Echo
   const good = [await startServer('a', false), await startServer('b', false)]
   const bad = await startServer('bad', true)

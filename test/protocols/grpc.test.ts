@@ -8,13 +8,11 @@
  */
 import { test, before, after } from 'node:test'
 import assert from 'node:assert/strict'
-import { writeFileSync } from 'node:fs'
-import { join } from 'node:path'
 import { PassThrough } from 'node:stream'
 import * as grpc from '@grpc/grpc-js'
-import * as protoLoader from '@grpc/proto-loader'
 import type { RunningAmbassador } from '../../worker/entry/node.ts'
-import { tempDir, until } from '../worker/helpers.ts'
+import { bindGrpc, loadProto } from './grpc-helpers.ts'
+import { until } from '../worker/helpers.ts'
 import { ambassadorWith, metric, scrape, within } from './helpers.ts'
 
 const PROTO = `syntax = "proto3";
@@ -82,13 +80,11 @@ function startServer(name: string): Promise<number> {
     },
   })
   servers.push(server)
-  return new Promise((resolve, reject) => server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (err, port) => (err ? reject(err) : resolve(port))))
+  return bindGrpc(server)
 }
 
 before(async () => {
-  const file = join(tempDir(), 'echo.proto')
-  writeFileSync(file, PROTO)
-  const pkg = grpc.loadPackageDefinition(protoLoader.loadSync(file)) as unknown as { legate: { test: { Echo: grpc.ServiceClientConstructor } } }
+  const pkg = loadProto(PROTO) as unknown as { legate: { test: { Echo: grpc.ServiceClientConstructor } } }
   Echo = pkg.legate.test.Echo
   const ports = [await startServer('a'), await startServer('b'), await startServer('c')]
   firstPort = ports[0]!

@@ -5,7 +5,7 @@
  */
 import { test, before, after } from 'node:test'
 import assert from 'node:assert/strict'
-import { createServer, connect, type Http2Server } from 'node:http2'
+import { createServer, connect, type ClientHttp2Stream, type Http2Server } from 'node:http2'
 import type { AddressInfo } from 'node:net'
 import type { RunningAmbassador } from '../../worker/entry/node.ts'
 import { rawRequest, startUpstream, type Upstream } from '../worker/helpers.ts'
@@ -147,42 +147,39 @@ test('HTTP/2 client to an HTTP/1.1 upstream: headers without pseudo-headers, a s
   }
 })
 
-test('HTTP/2 client body streamed with a pause, after a 503: never sent twice; 502 instead of half a body', async () => {
+/** Four HTTP/2 POSTs to the `busy` service, one after the other, each body sent by `send`: their statuses and the bodies the live endpoint got. */
+async function postsToBusy(send: (stream: ClientHttp2Stream, i: number) => void): Promise<{ statuses: number[]; bodies: string[] }> {
   const session = connect(`http://127.0.0.1:${amb.ports.outbound}`)
   const before = liveBodies.length
   try {
     const statuses: number[] = []
     for (let i = 0; i < 4; i++) {
       const stream = session.request({ ':method': 'POST', ':path': '/busy', ':authority': 'busy' })
-      stream.write(`first half ${i}, `)
-      // A pause far past BODY_PAUSE_MS: the body streams (as a client stream would) instead of
-      // being buffered for a replay, so a retry cannot send it again.
-      setTimeout(() => stream.end(`second half ${i}`), 150)
+      send(stream, i)
       statuses.push(await within(new Promise<number>((resolve) => (stream.on('response', (h) => resolve(Number(h[':status']))), stream.resume())), 10_000, 'busy POST'))
     }
-    // Round-robin alternates the failing and the live endpoint; a streamed body is not kept,
-    // so a retry after the failing endpoint read it ends as 502, never as a second, partial copy.
-    assert.ok(statuses.every((st) => st === 200 || st === 502), `statuses ${statuses}`)
-    assert.ok(statuses.includes(502), `statuses ${statuses}`)
-    for (const body of liveBodies.slice(before)) assert.match(body, /^first half \d, second half \d$/)
+    return { statuses, bodies: liveBodies.slice(before) }
   } finally {
     session.close()
   }
+}
+
+test('HTTP/2 client body streamed with a pause, after a 503: never sent twice; 502 instead of half a body', async () => {
+  const { statuses, bodies } = await postsToBusy((stream, i) => {
+    stream.write(`first half ${i}, `)
+    // A pause far past BODY_PAUSE_MS: the body streams (as a client stream would) instead of
+    // being buffered for a replay, so a retry cannot send it again.
+    setTimeout(() => stream.end(`second half ${i}`), 150)
+  })
+  // Round-robin alternates the failing and the live endpoint; a streamed body is not kept,
+  // so a retry after the failing endpoint read it ends as 502, never as a second, partial copy.
+  assert.ok(statuses.every((st) => st === 200 || st === 502), `statuses ${statuses}`)
+  assert.ok(statuses.includes(502), `statuses ${statuses}`)
+  for (const body of bodies) assert.match(body, /^first half \d, second half \d$/)
 })
 
 test('HTTP/2 client body sent at once (a unary call) after a 503: buffered, retried on the live endpoint, whole', async () => {
-  const session = connect(`http://127.0.0.1:${amb.ports.outbound}`)
-  const before = liveBodies.length
-  try {
-    const statuses: number[] = []
-    for (let i = 0; i < 4; i++) {
-      const stream = session.request({ ':method': 'POST', ':path': '/busy', ':authority': 'busy' })
-      stream.end(`whole body ${i}`)
-      statuses.push(await within(new Promise<number>((resolve) => (stream.on('response', (h) => resolve(Number(h[':status']))), stream.resume())), 10_000, 'busy POST'))
-    }
-    assert.deepEqual(statuses, [200, 200, 200, 200])
-    assert.deepEqual(liveBodies.slice(before), ['whole body 0', 'whole body 1', 'whole body 2', 'whole body 3'])
-  } finally {
-    session.close()
-  }
+  const { statuses, bodies } = await postsToBusy((stream, i) => stream.end(`whole body ${i}`))
+  assert.deepEqual(statuses, [200, 200, 200, 200])
+  assert.deepEqual(bodies, ['whole body 0', 'whole body 1', 'whole body 2', 'whole body 3'])
 })
