@@ -31,9 +31,10 @@ export type LocalReplyCode =
   | 'circuit_open'
   | 'upstream_unavailable'
   | 'upstream_timeout'
-  // Listener limits the contract does not name (docs/contract.md):
+  // Listener answers the contract does not name (docs/contract.md):
   | 'request_too_large'
   | 'header_limit'
+  | 'bad_request'
 
 /** Codes for operational failures that are neither of the above (files, network, auth to control). */
 export type OperationalErrorCode = 'io_error' | 'unreachable' | 'unauthorized' | 'not_found' | 'store_error'

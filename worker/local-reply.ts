@@ -17,6 +17,7 @@ export const LOCAL_REPLY_STATUS: Record<LocalReplyCode, number> = {
   upstream_timeout: 504,
   request_too_large: 413,
   header_limit: 431,
+  bad_request: 400,
 }
 
 export const isLocalReplyCode = (code: string): code is LocalReplyCode => code in LOCAL_REPLY_STATUS

@@ -23,7 +23,7 @@ import { RESPONSE_ALREADY_SENT } from '@hono/node-server/utils/response'
 import { checkingInterval, withDefaults, type ListenerLimits } from './limits.ts'
 import type { UpgradeBinding } from './upgrade-tunnel.ts'
 import type { LocalReplyCode } from '../../../protocol/errors.ts'
-import { serveContext, type NodeBindings } from './request-context.ts'
+import { BadRequest, requestUrl, serveContext, type NodeBindings } from './request-context.ts'
 import type { ContextHandler } from '../../platform.ts'
 
 export type FetchHandler = (request: Request, env: Record<string, unknown>) => Response | Promise<Response>
@@ -164,9 +164,19 @@ export function createListener(options: ListenerOptions): Promise<Listener> {
     // keep-alive connections, which the drain's sweep closes once idle (no per-request bookkeeping).
     if (draining) res.shouldKeepAlive = false
     if (!handle) return void h1Listener(req, res)
+    let url: string
+    try {
+      url = requestUrl(req)
+    } catch (err) {
+      if (!(err instanceof BadRequest)) throw err
+      options.events?.localReply?.('bad_request')
+      res.shouldKeepAlive = false
+      res.writeHead(400, { 'content-type': 'application/json' }).end(jsonError('bad_request', err.message))
+      return
+    }
     const env: NodeBindings = { incoming: req, outgoing: res }
     if (maxBody > 0) env.maxBodyBytes = maxBody
-    serveContext(handle, req, res, env)
+    serveContext(handle, url, req, res, env)
   })
 
   h1.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {

@@ -164,16 +164,8 @@ async function writeAnswer(response: Response, outgoing: ServerResponse): Promis
   }
 }
 
-/** Serves one HTTP/1.1 request with `handle`; a request the core cannot read gets a plain 400. */
-export function serveContext(handle: ContextHandler, incoming: IncomingMessage, outgoing: ServerResponse, env: NodeBindings): void {
-  let url: string
-  try {
-    url = requestUrl(incoming)
-  } catch (err) {
-    outgoing.shouldKeepAlive = false
-    outgoing.writeHead(400, { 'content-type': 'text/plain', connection: 'close' }).end(`Bad Request: ${(err as Error).message}\n`)
-    return
-  }
+/** Serves one HTTP/1.1 request, whose URL is `requestUrl(incoming)`, with `handle`. */
+export function serveContext(handle: ContextHandler, url: string, incoming: IncomingMessage, outgoing: ServerResponse, env: NodeBindings): void {
   handle(new NodeContext(url, incoming.method ?? 'GET', env)).then(
     (response) => (response === RESPONSE_ALREADY_SENT ? undefined : writeAnswer(response, outgoing)),
     () => outgoing.destroy(),
