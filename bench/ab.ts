@@ -17,7 +17,7 @@ import { mkdtempSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { parseArgs } from 'node:util'
-import { installCleanup, start, stopAll, treeCpu, treeRssMb, waitForPort, PROXY_CORE, sleep, type Started } from './lib/proc.ts'
+import { installCleanup, start, stdoutTo, stopAll, treeCpu, treeRssMb, waitForPort, PROXY_CORE, sleep, type Started } from './lib/proc.ts'
 import { runWrk } from './lib/wrk.ts'
 import { prepareLegate } from './lib/legate.ts'
 import { nativeOpenLoop } from './lib/openloop-native.ts'
@@ -81,9 +81,8 @@ for (const [i, spec] of values.legate!.entries()) {
     host: files.host,
     launch() {
       const args = [entry, 'ambassador', '--config-file', files.configFile, '--mesh', files.mesh, '--trust', files.jwks, '--outbound', String(port), '--admin', String(port + 1), '--log-level', values['log-level']!]
-      // exec: the shell becomes node, so the pid (and its CPU time) is legate's own; the access log goes to /dev/null.
-      const quoted = [process.execPath, ...nodeFlags, ...args].map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' ')
-      return start(name, 'sh', ['-c', `exec ${quoted} > /dev/null`], { core: PROXY_CORE })
+      const q = stdoutTo(process.execPath, [...nodeFlags, ...args])
+      return start(name, q.cmd, q.args, { core: PROXY_CORE })
     },
   })
 }

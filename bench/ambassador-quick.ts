@@ -16,7 +16,7 @@ import { existsSync, mkdtempSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
-import { installCleanup, start, stopAll, treeCpu, treeRssMb, waitForPort, PROXY_CORE, sleep, type Started } from './lib/proc.ts'
+import { installCleanup, start, stdoutTo, stopAll, treeCpu, treeRssMb, waitForPort, PROXY_CORE, sleep, type Started } from './lib/proc.ts'
 import { runWrk } from './lib/wrk.ts'
 import { prepareLegate } from './lib/legate.ts'
 
@@ -57,9 +57,8 @@ const legatePeer = (name: string, entry: string, port: number, admin: number, en
     if (values['legate-node-options']) env = { ...env, NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} ${values['legate-node-options']}`.trim() }
     const args = [entry, 'ambassador', '--config-file', files.configFile, '--mesh', files.mesh, '--trust', files.jwks, '--outbound', String(port), '--admin', String(admin), '--log-level', values['log-level']!]
     if (values['log-sink'] === 'pipe') return start('legate', process.execPath, args, { core: PROXY_CORE, env })
-    // exec: the shell becomes node, so the pid (and its CPU time) is legate's own.
-    const quoted = [process.execPath, ...args].map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' ')
-    return start('legate', 'sh', ['-c', `exec ${quoted} > /dev/null`], { core: PROXY_CORE, env })
+    const q = stdoutTo(process.execPath, args)
+    return start('legate', q.cmd, q.args, { core: PROXY_CORE, env })
   },
 })
 const logLabel = `log ${values['log-level']} → ${values['log-sink']}`

@@ -26,7 +26,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import { request } from 'undici'
-import { installCleanup, start, stop, stopAll, treeCpu, treeRssMb, treePeakRssMb, waitForPort, sleep, portFree, which, PROXY_CORE, type Started } from './lib/proc.ts'
+import { installCleanup, start, stdoutTo, stop, stopAll, treeCpu, treeRssMb, treePeakRssMb, waitForPort, sleep, portFree, which, PROXY_CORE, type Started } from './lib/proc.ts'
 import { runWrk } from './lib/wrk.ts'
 import { prepareLegate } from './lib/legate.ts'
 import { peers as benchPeers, nginxUpstreamConfig } from './peers.ts'
@@ -88,9 +88,8 @@ const legateDef = (name: string, entry: string, bunFlags: string[], env: Record<
       const args = [...bunFlags, entry, 'ambassador', '--config-file', files.configFile, '--mesh', files.mesh, '--trust', files.jwks, '--outbound', String(port), '--admin', String(port + 1), '--inbound', String(port + 2)]
       const e = { ...env, LEGATE_LOG_LEVEL: logLevel }
       if (!logFile) return start(name, BUN, args, { core: PROXY_CORE, env: e, cwd: ROOT })
-      // The access log to a file: exec, so the pid measured is bun's own.
-      const q = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`
-      return start(name, 'sh', ['-c', `exec ${[BUN, ...args].map(q).join(' ')} >> ${q(logFile)}`], { core: PROXY_CORE, env: e, cwd: ROOT })
+      const q = stdoutTo(BUN, args, logFile)
+      return start(name, q.cmd, q.args, { core: PROXY_CORE, env: e, cwd: ROOT })
     },
   }
 }

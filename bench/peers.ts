@@ -9,7 +9,7 @@
 import { mkdirSync, writeFileSync, existsSync, chmodSync } from 'node:fs'
 import { spawnSync } from 'node:child_process'
 import { join } from 'node:path'
-import { which } from './lib/proc.ts'
+import { stdoutTo, which } from './lib/proc.ts'
 import type { LegateFiles } from './lib/legate.ts'
 
 const ROOT = new URL('../', import.meta.url).pathname
@@ -113,13 +113,8 @@ export function peers(): Peer[] {
     return ['ambassador', '--config-file', l.configFile, '--mesh', l.mesh, '--trust', l.jwks, '--outbound', String(p), '--inbound', String(p + 100), '--admin', String(p + 200)]
   }
   const legateMissing = (ctx: PeerContext) => (ctx.legate ? undefined : 'legate config could not be prepared or `legate ambassador` does not exist yet')
-  // As the goal says: with routing, metrics and the access log. Lines are written at info and
-  // sent to /dev/null (formatted and written like any log, but not read by the harness, which
-  // shares the load generator's core).
-  const withAccessLog = (launch: Launch): Launch => {
-    const quoted = [launch.cmd, ...launch.args].map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' ')
-    return { ...launch, cmd: 'sh', args: ['-c', `exec ${quoted} > /dev/null`], env: { ...launch.env, LEGATE_LOG_LEVEL: 'info' } }
-  }
+  // As the goal says: with routing, metrics and the access log (at info, to /dev/null).
+  const withAccessLog = (launch: Launch): Launch => ({ ...launch, ...stdoutTo(launch.cmd, launch.args), env: { ...launch.env, LEGATE_LOG_LEVEL: 'info' } })
   // `legate ambassador` on Node as shipped runs the esbuild bundle that `npm ci` builds
   // (prepare); bin/legate.js would fall back to the sources if one were newer, so build first.
   let built = false

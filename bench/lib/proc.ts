@@ -41,6 +41,17 @@ export interface Started {
 
 const running = new Set<Started>()
 
+/**
+ * `cmd args` with its stdout sent to `file` (appended; default /dev/null), as a command for `start`:
+ * `sh -c 'exec …'`, so the shell becomes the program and the pid (and its CPU time) measured is
+ * the program's own. For a peer's access log: written like any log, never read by the harness,
+ * which shares the load generator's core.
+ */
+export function stdoutTo(cmd: string, args: string[], file = '/dev/null'): { cmd: string; args: string[] } {
+  const q = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`
+  return { cmd: 'sh', args: ['-c', `exec ${[cmd, ...args].map(q).join(' ')} >> ${q(file)}`] }
+}
+
 /** Spawns `cmd args` pinned to `core` (when taskset exists). */
 export function start(name: string, cmd: string, args: string[], opts: { core?: number; env?: NodeJS.ProcessEnv; cwd?: string } = {}): Started {
   const pinned = hasTaskset && opts.core !== undefined

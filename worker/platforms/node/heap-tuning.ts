@@ -13,10 +13,6 @@
  */
 import { setFlagsFromString } from 'node:v8'
 
-let done = false
-
 export function tuneHeapForProxying(): void {
-  if (done) return
-  done = true
   setFlagsFromString('--no-allocation-site-pretenuring')
 }
