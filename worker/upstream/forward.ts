@@ -45,7 +45,7 @@ const isTimeout = (err: unknown) => (err as Error)?.name === 'TimeoutError'
  * Bun's fetch inflates a gzip or br answer unless told not to, while its Content-Encoding and
  * Content-Length still describe the compressed bytes: a proxy passes the bytes as they come.
  */
-const NO_DECOMPRESS = typeof (globalThis as { Bun?: unknown }).Bun !== 'undefined' ? { decompress: false } : {}
+export const NO_DECOMPRESS = typeof (globalThis as { Bun?: unknown }).Bun !== 'undefined' ? { decompress: false } : {}
 
 export function createFetchForward(options: FetchForwardOptions = {}): UpstreamForward {
   const doFetch = options.fetch ?? fetch

@@ -9,16 +9,14 @@
  */
 import { LegateError } from '../../../protocol/errors.ts'
 import type { UpstreamForward, UpstreamRequest, RequestContext } from '../../platform.ts'
-import { createFetchForward, downstreamHeaders, upstreamHeaders } from '../../upstream/forward.ts'
+import { createFetchForward, downstreamHeaders, NO_DECOMPRESS, upstreamHeaders } from '../../upstream/forward.ts'
 import { connectionNamed, isHopByHop, namesNoOtherHeader } from '../../upstream/hop-by-hop.ts'
 
 const SMALL = 64 * 1024
 
 /**
- * Bun: its `Headers` has `toJSON()` (all fields as one plain object, in one native call) and
- * its fetch takes `decompress: false`. Without that option Bun's fetch inflates a gzip or br
- * answer while its Content-Encoding and Content-Length still describe the compressed bytes,
- * so the client would get a body that does not match its head; a proxy passes bytes as they come.
+ * Bun: its `Headers` has `toJSON()` (all fields as one plain object, in one native call).
+ * (Its fetch also needs `decompress: false`: see NO_DECOMPRESS in upstream/forward.ts.)
  */
 const onBun = typeof (globalThis as { Bun?: unknown }).Bun !== 'undefined'
 type HeadersJson = Record<string, string | string[]>
@@ -62,7 +60,7 @@ export function createSmallBodyForward(): UpstreamForward {
     if (req.headersTimeout > 0 || req.requestTimeout > 0 || req.body !== undefined || (req.method !== 'GET' && req.method !== 'HEAD')) return portable(c, req)
     let res: Response
     try {
-      res = await fetch(req.origin + req.path, { method: req.method, headers: upstreamHeadersFast(incoming.headers, req), redirect: 'manual', signal: incoming.signal, ...(onBun ? { decompress: false } : {}) } as RequestInit)
+      res = await fetch(req.origin + req.path, { method: req.method, headers: upstreamHeadersFast(incoming.headers, req), redirect: 'manual', signal: incoming.signal, ...NO_DECOMPRESS } as RequestInit)
     } catch (err) {
       throw new LegateError('upstream_unavailable', `cannot reach ${req.origin}: ${(err as Error)?.message ?? err}`, { cause: err })
     }
