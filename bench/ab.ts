@@ -23,6 +23,7 @@ import { prepareLegate } from './lib/legate.ts'
 import { nativeOpenLoop } from './lib/openloop-native.ts'
 import { runOpenLoopChild } from './lib/open-loop-child.ts'
 import type { OpenLoopResult } from './lib/open-loop.ts'
+import { AMBASSADOR_NODE_FLAGS } from '../worker/platforms/node/heap-tuning.ts'
 
 const { values } = parseArgs({
   options: {
@@ -81,7 +82,7 @@ for (const [i, spec] of values.legate!.entries()) {
     host: files.host,
     launch() {
       const args = [entry, 'ambassador', '--config-file', files.configFile, '--mesh', files.mesh, '--trust', files.jwks, '--outbound', String(port), '--admin', String(port + 1), '--log-level', values['log-level']!]
-      const q = stdoutTo(process.execPath, [...nodeFlags, ...args])
+      const q = stdoutTo(process.execPath, [...AMBASSADOR_NODE_FLAGS, ...nodeFlags, ...args])
       return start(name, q.cmd, q.args, { core: PROXY_CORE })
     },
   })

@@ -19,6 +19,7 @@ import { parseArgs } from 'node:util'
 import { installCleanup, start, stdoutTo, stopAll, treeCpu, treeRssMb, waitForPort, PROXY_CORE, sleep, type Started } from './lib/proc.ts'
 import { runWrk } from './lib/wrk.ts'
 import { prepareLegate } from './lib/legate.ts'
+import { AMBASSADOR_NODE_FLAGS } from '../worker/platforms/node/heap-tuning.ts'
 
 const { values } = parseArgs({
   options: {
@@ -55,7 +56,7 @@ const legatePeer = (name: string, entry: string, port: number, admin: number, en
   host: files.host,
   launch: () => {
     if (values['legate-node-options']) env = { ...env, NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} ${values['legate-node-options']}`.trim() }
-    const args = [entry, 'ambassador', '--config-file', files.configFile, '--mesh', files.mesh, '--trust', files.jwks, '--outbound', String(port), '--admin', String(admin), '--log-level', values['log-level']!]
+    const args = [...AMBASSADOR_NODE_FLAGS, entry, 'ambassador', '--config-file', files.configFile, '--mesh', files.mesh, '--trust', files.jwks, '--outbound', String(port), '--admin', String(admin), '--log-level', values['log-level']!]
     if (values['log-sink'] === 'pipe') return start('legate', process.execPath, args, { core: PROXY_CORE, env })
     const q = stdoutTo(process.execPath, args)
     return start('legate', q.cmd, q.args, { core: PROXY_CORE, env })

@@ -11,6 +11,7 @@ import { spawnSync } from 'node:child_process'
 import { join } from 'node:path'
 import { stdoutTo, which } from './lib/proc.ts'
 import type { LegateFiles } from './lib/legate.ts'
+import { AMBASSADOR_NODE_FLAGS } from '../worker/platforms/node/heap-tuning.ts'
 
 const ROOT = new URL('../', import.meta.url).pathname
 const BIN = (name: string) => join(ROOT, 'node_modules/.bin', name)
@@ -104,6 +105,9 @@ export function nginxUpstreamConfig(dir: string, port: number): string {
 }
 
 export const PORT_BASE = 19100
+
+/** Node flags of a legate peer: the ones bin/legate.js's shebang gives, and LEGATE_BENCH_NODE_FLAGS (a profiler's, say). */
+const nodeFlags = () => [...AMBASSADOR_NODE_FLAGS, ...(process.env.LEGATE_BENCH_NODE_FLAGS?.split(' ').filter(Boolean) ?? [])]
 
 export function peers(): Peer[] {
   let port = PORT_BASE + 1
@@ -235,7 +239,7 @@ backend be
         buildBundle()
         return withAccessLog({
           cmd: NODE,
-          args: [...(process.env.LEGATE_BENCH_NODE_FLAGS?.split(' ').filter(Boolean) ?? []), join(ROOT, 'bin/legate.js'), ...legateArgs(ctx, this.port)],
+          args: [...nodeFlags(), join(ROOT, 'bin/legate.js'), ...legateArgs(ctx, this.port)],
           readyUrl: `http://127.0.0.1:${this.port + 200}/readyz`,
         })
       },
@@ -252,7 +256,7 @@ backend be
       launch(ctx) {
         return withAccessLog({
           cmd: NODE,
-          args: [...(process.env.LEGATE_BENCH_NODE_FLAGS?.split(' ').filter(Boolean) ?? []), join(ROOT, 'bin/legate.js'), ...legateArgs(ctx, this.port)],
+          args: [...nodeFlags(), join(ROOT, 'bin/legate.js'), ...legateArgs(ctx, this.port)],
           env: { LEGATE_NO_DIST: '1' },
           readyUrl: `http://127.0.0.1:${this.port + 200}/readyz`,
         })

@@ -82,3 +82,41 @@ test('every flag from LEGATE_<FLAG>; ready with the file config; SIGTERM exits 0
   }
   assert.equal(await exited, 0, stderr)
 })
+
+// bin/legate.js's shebang gives node --no-memory-reducer (worker/platforms/node/heap-tuning.ts);
+// a node started without it is told so, once, at warn.
+test('the bin starts node with the ambassador V8 flags; without them a warning names them', { timeout: 60_000 }, async () => {
+  const { AMBASSADOR_NODE_FLAGS } = await import('../../worker/platforms/node/heap-tuning.ts')
+  assert.deepEqual(AMBASSADOR_NODE_FLAGS, ['--no-memory-reducer'])
+  const signer = await createSigner()
+  const dir = tempDir()
+  writeFileSync(join(dir, 'trust.json'), JSON.stringify(signer.trust.jwks))
+  writeFileSync(join(dir, 'c.jws'), await signer.sign({ mesh: 'demo', services: [{ name: 'a', endpoints: ['http://127.0.0.1:9'] }], routes: [] }, 1))
+  const run = async (cmd: string, args: string[]) => {
+    const admin = await freePort()
+    const child = spawn(cmd, [...args, 'ambassador', '--config-file', join(dir, 'c.jws'), '--mesh', 'demo', '--trust', join(dir, 'trust.json'), '--admin', String(admin), '--outbound', String(await freePort()), '--log-level', 'warn'], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      // The shebang's `env -S node` finds node on the PATH: this one.
+      env: { ...process.env, PATH: `${join(process.execPath, '..')}:${process.env.PATH}` },
+    })
+    let out = ''
+    child.stdout!.on('data', (c) => (out += c))
+    child.stderr!.on('data', (c) => (out += c))
+    const exited = new Promise((r) => child.on('exit', r))
+    try {
+      await until(async () => (await fetch(`http://127.0.0.1:${admin}/readyz`).catch(() => undefined))?.status === 200, 30_000, 100).catch((err) => {
+        throw new Error(`${(err as Error).message}; output: ${out}`)
+      })
+    } finally {
+      child.kill('SIGTERM')
+      await exited
+    }
+    return out
+  }
+  const viaShebang = await run(bin, [])
+  assert.doesNotMatch(viaShebang, /V8 flags/, viaShebang)
+  const bare = await run(process.execPath, [bin])
+  const line = bare.split('\n').find((l) => l.includes('V8 flags'))
+  assert.ok(line, bare)
+  assert.deepEqual(JSON.parse(line).missing, ['--no-memory-reducer'])
+})

@@ -12,7 +12,7 @@ import { createAmbassador, fetchHandler, type Ambassador, type AmbassadorOptions
 import type { ContextHandler } from '../platform.ts'
 import { createNodePlatform, type NodePlatform } from '../platforms/node/platform.ts'
 import { createFileSource } from '../platforms/node/file-source.ts'
-import { tuneHeapForProxying } from '../platforms/node/heap-tuning.ts'
+import { missingNodeFlags, tuneHeapForProxying } from '../platforms/node/heap-tuning.ts'
 
 export interface NodeAmbassadorOptions extends Omit<AmbassadorOptions, 'platform' | 'source'> {
   /** A signed config file to watch instead of a control. */
@@ -58,6 +58,8 @@ export async function startNodeAmbassador(options: NodeAmbassadorOptions): Promi
   ambassador.holder.onApply((snapshot) => platform.protocols.apply(snapshot))
   if (options.app && options.appProtocol) platform.protocols.declare(options.app, options.appProtocol)
   await ambassador.start()
+  const missing = missingNodeFlags()
+  if (missing.length) ambassador.logger.warn('node started without the ambassador\'s V8 flags: after an idle spell the first requests run unoptimized (bin/legate.js passes them; docs/runtimes.md)', { missing })
   const drain = createDrain({ delay: options.drainDelay, timeout: options.drainTimeout, logger: ambassador.logger })
   const { metrics } = ambassador
   const listen = (fetch: FetchHandler, port: number, direction?: 'inbound' | 'outbound', handle?: ContextHandler) =>
