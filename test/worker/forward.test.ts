@@ -212,3 +212,29 @@ test('the Hono apps run the same handler (for mounting in another Hono app): a l
   assert.equal(res.status, 404)
   assert.equal((await res.json()).error, 'no_route')
 })
+
+// undici's own default would close an idle upstream connection after 4 s; legate keeps it 60 s
+// when the upstream announces nothing (worker/platforms/node/undici-forward.ts).
+test('an idle upstream connection is kept past 4 s when the upstream announces no keep-alive timeout', { timeout: 30_000 }, async () => {
+  const { createServer } = await import('node:http')
+  let connections = 0
+  const server = createServer((req, res) => res.end('ok'))
+  server.keepAliveTimeout = 0 // no idle close, and no Keep-Alive hint in answers
+  server.on('connection', () => connections++)
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
+  const signer = await createSigner()
+  const file = join(tempDir(), 'config.jws')
+  writeFileSync(file, await signer.sign({ mesh: 'demo', services: [{ name: 'quiet', endpoints: [`http://127.0.0.1:${(server.address() as { port: number }).port}`] }], routes: [] }, 1))
+  const a = await startAmbassador({ trust: signer.trust, mesh: 'demo', configFile: file })
+  try {
+    await until(() => a.ambassador.holder.current !== undefined)
+    assert.equal((await rawRequest(a.ports.outbound, { path: '/', headers: { host: 'quiet' } })).status, 200)
+    await new Promise((r) => setTimeout(r, 5_000))
+    assert.equal((await rawRequest(a.ports.outbound, { path: '/', headers: { host: 'quiet' } })).status, 200)
+    assert.equal(connections, 1)
+  } finally {
+    await a.close()
+    server.closeAllConnections()
+    server.close()
+  }
+})
