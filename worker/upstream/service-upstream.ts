@@ -221,7 +221,63 @@ export function createServiceUpstream(config: ServiceConfig, options: ServiceUps
 
   const timedOut = (requestMs: number) => new LegateError('upstream_timeout', `service "${name}" did not answer within ${requestMs} ms`, { status: 504 })
 
-  async function call<R extends TryResult>(tryFn: TryFn<R>, o: CallOptions): Promise<R> {
+  /**
+   * The usual request: no circuit breaker and no retry, so exactly one try. Same outcomes as
+   * `retrying` with nothing to retry, without its async frame, loop state and second
+   * continuation: this is every plain request's path.
+   */
+  function once<R extends TryResult>(tryFn: TryFn<R>, o: CallOptions): Promise<R> {
+    budget.request()
+    const requestMs = o.timeouts?.request ?? 0
+    const tryMs = o.timeouts?.backendRequest ?? 0
+    const deadline = requestMs > 0 ? now() + requestMs : Infinity
+    let endpoint: Endpoint
+    let tried: Promise<R>
+    try {
+      endpoint = pick(hashKeyOf?.(o.headers ?? NO_HEADERS, o.clientIp))
+      const left = deadline - now()
+      if (left <= 0) throw timedOut(requestMs)
+      const headersTimeout = Math.min(tryMs > 0 ? tryMs : Infinity, left)
+      endpoint.active++
+      try {
+        tried = tryFn({
+          origin: endpoint.url,
+          headersTimeout: Number.isFinite(headersTimeout) ? headersTimeout : 0,
+          requestTimeout: Number.isFinite(left) ? left : 0,
+          accept: outlier ? (status, grpcStatus) => (record(endpoint, { kind: 'response', status, grpcStatus }), true) : acceptAll,
+        })
+      } catch (err) {
+        tried = Promise.reject(err)
+      }
+    } catch (err) {
+      return Promise.reject(err)
+    }
+    return tried.then(
+      (result) => {
+        if (result.delivered && result.done) result.done.then(() => settleTry(endpoint), () => settleTry(endpoint))
+        else settleTry(endpoint)
+        return result
+      },
+      (err) => {
+        settleTry(endpoint)
+        const overall = now() >= deadline
+        const outcome = classifyError(err, {
+          stopped: o.signal?.aborted === true || overall,
+          tryTimedOut: (err as { code?: unknown })?.code === 'upstream_timeout' || (err as Error)?.name === 'TimeoutError',
+        })
+        if (outcome.kind !== 'aborted') record(endpoint, outcome)
+        if (overall && !o.signal?.aborted) throw timedOut(requestMs)
+        throw asLocalReply(err, outcome, endpoint)
+      },
+    )
+  }
+
+  function call<R extends TryResult>(tryFn: TryFn<R>, o: CallOptions): Promise<R> {
+    return breaker || (o.retry && o.replayable && o.retry.attempts > 0) ? retrying(tryFn, o) : once(tryFn, o)
+  }
+
+  /** Every other request: the breaker's slots, and tries until one is delivered or the retries run out. */
+  async function retrying<R extends TryResult>(tryFn: TryFn<R>, o: CallOptions): Promise<R> {
     budget.request()
     if (breaker && !breaker.admitRequest()) throw new LegateError('circuit_open', `service "${name}" is over its request limit`, { status: 503 })
     const requestMs = o.timeouts?.request ?? 0

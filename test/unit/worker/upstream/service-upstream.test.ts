@@ -174,3 +174,36 @@ test('a config update keeps the balancer when policy and endpoints are unchanged
   const v4 = createServiceUpstream(service({ loadBalancing: 'round-robin' }), { previous: v3 })
   assert.notEqual(v4.balancer, v3.balancer, 'another policy')
 })
+
+// The single-try path (no breaker, no retry policy): every plain request goes through it.
+test('one try without breaker or retries: outlier outcomes, active counts, timeouts and thrown errors', async () => {
+  const u = createServiceUpstream(service({ outlierDetection: { consecutive5xx: 2, interval: 10_000, baseEjectionTime: 30_000, maxEjectionPercent: 50 } }))
+  // 5xx answers reach outlier detection through `accept`, and are delivered (nothing to retry).
+  const { fn, seen } = fake({ 'http://a': 503 })
+  for (let i = 0; i < 9; i++) assert.equal((await u.call(fn, { replayable: true })).status, seen.at(-1) === 'http://a' ? 503 : 200)
+  assert.equal(seen.filter((s) => s === 'http://a').length, 2, 'two 5xx answers, then ejected')
+  // A refused connect ejects too, and is the client's 502 at once.
+  const b = createServiceUpstream(service({ outlierDetection: { consecutive5xx: 1, interval: 10_000, baseEjectionTime: 30_000, maxEjectionPercent: 50 } }))
+  await assert.rejects(b.call(fake({ 'http://a': 'refuse' }).fn, { replayable: true }), { code: 'upstream_unavailable' })
+  assert.ok(b.set.endpoints[0]!.ejectedUntil > Date.now())
+  assert.ok(b.set.endpoints.every((e) => e.active === 0))
+  // A streaming body keeps its endpoint busy until it is done.
+  let finish!: () => void
+  const done = new Promise<void>((r) => (finish = r))
+  await b.call(async (t) => ({ status: 200, delivered: t.accept(200), done }), { replayable: true })
+  assert.equal(b.set.endpoints.filter((e) => e.active === 1).length, 1)
+  finish()
+  await new Promise((res) => setImmediate(res))
+  assert.ok(b.set.endpoints.every((e) => e.active === 0))
+  // The overall timeout passing while the try hangs is 504, and the try was told how long it had.
+  const c = createServiceUpstream(service())
+  let told: TryRequest | undefined
+  await assert.rejects(
+    c.call(async (t) => ((told = t), await new Promise((r) => setTimeout(r, 80)), Promise.reject(new Error('late'))), { replayable: true, timeouts: { request: 50, backendRequest: 200 } }),
+    { code: 'upstream_timeout' },
+  )
+  assert.ok(told!.headersTimeout > 0 && told!.headersTimeout <= 50 && told!.requestTimeout <= 50)
+  // A try that throws before returning a promise is a rejection like any other.
+  await assert.rejects(c.call(() => { throw refused() }, { replayable: true }), { code: 'upstream_unavailable' })
+  assert.ok(c.set.endpoints.every((e) => e.active === 0))
+})
