@@ -221,6 +221,18 @@ export function createServiceUpstream(config: ServiceConfig, options: ServiceUps
 
   const timedOut = (requestMs: number) => new LegateError('upstream_timeout', `service "${name}" did not answer within ${requestMs} ms`, { status: 504 })
 
+  /** What a try that failed without a response head counts as; throws 504 when the overall deadline passed meanwhile. */
+  function failedTry(err: unknown, endpoint: Endpoint, o: CallOptions, deadline: number, requestMs: number): TryOutcome {
+    const overall = now() >= deadline
+    const outcome = classifyError(err, {
+      stopped: o.signal?.aborted === true || overall,
+      tryTimedOut: (err as { code?: unknown })?.code === 'upstream_timeout' || (err as Error)?.name === 'TimeoutError',
+    })
+    if (outcome.kind !== 'aborted') record(endpoint, outcome)
+    if (overall && !o.signal?.aborted) throw timedOut(requestMs)
+    return outcome
+  }
+
   /**
    * The usual request: no circuit breaker and no retry, so exactly one try. Same outcomes as
    * `retrying` with nothing to retry, without its async frame, loop state and second
@@ -260,14 +272,7 @@ export function createServiceUpstream(config: ServiceConfig, options: ServiceUps
       },
       (err) => {
         settleTry(endpoint)
-        const overall = now() >= deadline
-        const outcome = classifyError(err, {
-          stopped: o.signal?.aborted === true || overall,
-          tryTimedOut: (err as { code?: unknown })?.code === 'upstream_timeout' || (err as Error)?.name === 'TimeoutError',
-        })
-        if (outcome.kind !== 'aborted') record(endpoint, outcome)
-        if (overall && !o.signal?.aborted) throw timedOut(requestMs)
-        throw asLocalReply(err, outcome, endpoint)
+        throw asLocalReply(err, failedTry(err, endpoint, o, deadline, requestMs), endpoint)
       },
     )
   }
@@ -344,13 +349,7 @@ export function createServiceUpstream(config: ServiceConfig, options: ServiceUps
             return result
           }
         } catch (err) {
-          const overall = now() >= deadline
-          const outcome = classifyError(err, {
-            stopped: o.signal?.aborted === true || overall,
-            tryTimedOut: (err as { code?: unknown })?.code === 'upstream_timeout' || (err as Error)?.name === 'TimeoutError',
-          })
-          if (outcome.kind !== 'aborted') record(endpoint, outcome)
-          if (overall && !o.signal?.aborted) throw timedOut(requestMs)
+          const outcome = failedTry(err, endpoint, o, deadline, requestMs)
           if (!mayRetry(st, outcome)) throw asLocalReply(err, outcome, endpoint)
         } finally {
           if (!handedOff) settleTry(endpoint)
