@@ -68,10 +68,9 @@ function headersToFlat(h: Headers): string[] {
 }
 
 /** Response headers for the client as a flat list: hop-by-hop removed, then the route's edits. */
-function downstream(raw: Buffer[], req: UpstreamRequest): { headers: string[]; length: number } {
+function downstream(raw: Buffer[], req: UpstreamRequest): string[] {
   const out: string[] = []
   let named: string[] | undefined
-  let length = -1
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i]!.toString('latin1')
     const lower = name.toLowerCase()
@@ -80,18 +79,16 @@ function downstream(raw: Buffer[], req: UpstreamRequest): { headers: string[]; l
       if (lower === 'connection' && !namesNoOtherHeader(value)) (named ??= []).push(...connectionNamed(value))
       continue
     }
-    if (lower === 'content-length') length = Number(value)
     out.push(name, value)
   }
   if (named) {
     for (let i = out.length - 2; i >= 0; i -= 2) if (named.includes(out[i]!.toLowerCase())) out.splice(i, 2)
   }
-  if (!req.editResponseHeaders) return { headers: out, length }
+  if (!req.editResponseHeaders) return out
   const h = new Headers()
   for (let i = 0; i < out.length; i += 2) h.append(out[i]!, out[i + 1]!)
   req.editResponseHeaders(h)
-  const cl = h.get('content-length')
-  return { headers: headersToFlat(h), length: cl === null ? -1 : Number(cl) }
+  return headersToFlat(h)
 }
 
 class TimeoutReason extends Error {
@@ -180,8 +177,7 @@ class Exchange {
       this.resolve({ status, delivered: false, response: RESPONSE_ALREADY_SENT, done: Promise.resolve(0) })
       return true
     }
-    const { headers } = downstream(raw, this.req)
-    this.outgoing.writeHead(status, headers)
+    this.outgoing.writeHead(status, downstream(raw, this.req))
     this.headSent = true
     this.resolve({ status, delivered: true, response: RESPONSE_ALREADY_SENT, done: new Promise<number>((r) => (this.finish = r)) })
     return true
