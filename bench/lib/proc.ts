@@ -215,6 +215,24 @@ export function tree(pid: number): number[] {
   return [pid, ...descendants(pid)]
 }
 
+/** CPU time (µs) of each thread of one process, by thread name (threads of one name summed). */
+export function threadCpu(pid: number): Map<string, number> {
+  const out = new Map<string, number>()
+  let tids: string[] = []
+  try {
+    tids = readdirSync(`/proc/${pid}/task`)
+  } catch {}
+  for (const tid of tids) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8')
+      const name = Number(tid) === pid ? 'main' : stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'))
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+      out.set(name, (out.get(name) ?? 0) + ((Number(f[11]) + Number(f[12])) * 1e6) / CLK_TCK)
+    } catch {}
+  }
+  return out
+}
+
 /** CPU time (µs) of a process tree. */
 export function treeCpu(pid: number): number {
   return tree(pid).reduce((a, p) => a + cpuMicros(p), 0)
