@@ -4,7 +4,9 @@
  * them (hop-by-hop and Connection-named fields dropped, repeated fields kept, Host, the
  * x-forwarded-for/x-request-id/traceparent the hop sets, a route's RequestHeaderModifier),
  * response headers without hop-by-hop fields plus a route's ResponseHeaderModifier, and a
- * gzip answer passed on byte for byte with its Content-Encoding (Bun's fetch would inflate it).
+ * gzip answer passed on byte for byte with its Content-Encoding (Bun's fetch would inflate it);
+ * a client that goes away cancels the upstream request, an upstream that does not listen is a
+ * 502, and an answer over the fast path's 64 KiB streams whole.
  */
 import { test, before, after } from 'node:test'
 import assert from 'node:assert/strict'
@@ -20,7 +22,9 @@ const bun = join(root, 'node_modules/.bin/bun')
 const hasBun = spawnSync(bun, ['--version']).status === 0
 const GZ = gzipSync(Buffer.from('hello from a compressed upstream '.repeat(40)))
 
-let echo: Upstream, gz: Upstream, child: ChildProcess | undefined, outbound = 0
+let echo: Upstream, gz: Upstream, slow: Upstream, big: Upstream, child: ChildProcess | undefined, outbound = 0
+let slowClosedEarly = 0
+const BIG = Buffer.alloc(200 * 1024, 'b')
 
 before(async () => {
   if (!hasBun) return
@@ -30,6 +34,22 @@ before(async () => {
     res.writeHead(200, { 'content-type': 'text/plain', 'content-encoding': 'gzip', 'content-length': GZ.length })
     res.end(GZ)
   })
+  slow = await startUpstream('slow', (req, res) => {
+    req.resume()
+    const t = setTimeout(() => res.end('late'), 5000)
+    res.on('close', () => {
+      clearTimeout(t)
+      if (!res.writableFinished) slowClosedEarly++
+    })
+  })
+  big = await startUpstream('big', (req, res) => {
+    req.resume()
+    res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': BIG.length })
+    res.end(BIG)
+  })
+  const { createServer } = await import('node:net')
+  const free = () => new Promise<number>((resolve) => { const s = createServer().listen(0, '127.0.0.1', () => { const p = (s.address() as { port: number }).port; s.close(() => resolve(p)) }) })
+  const nobody = `http://127.0.0.1:${await free()}`
   const signer = await createSigner()
   const dir = tempDir()
   writeFileSync(join(dir, 'trust.json'), JSON.stringify(signer.trust.jwks))
@@ -38,6 +58,9 @@ before(async () => {
     services: [
       { name: 'echo', endpoints: [echo.url] },
       { name: 'gz', endpoints: [gz.url] },
+      { name: 'slow', endpoints: [slow.url] },
+      { name: 'big', endpoints: [big.url] },
+      { name: 'nobody', endpoints: [nobody] },
     ],
     routes: [
       // A route timeout sends the request through the portable forward (worker/upstream/forward.ts).
@@ -58,8 +81,6 @@ before(async () => {
     ],
   }
   writeFileSync(join(dir, 'c.jws'), await signer.sign(config, 1))
-  const { createServer } = await import('node:net')
-  const free = () => new Promise<number>((resolve) => { const s = createServer().listen(0, '127.0.0.1', () => { const p = (s.address() as { port: number }).port; s.close(() => resolve(p)) }) })
   const admin = await free()
   outbound = await free()
   child = spawn(bun, ['bin/legate.js', 'ambassador', '--config-file', join(dir, 'c.jws'), '--mesh', 'demo', '--trust', join(dir, 'trust.json'), '--admin', String(admin), '--outbound', String(outbound), '--log-level', 'silent'], { cwd: root, stdio: 'ignore' })
@@ -74,6 +95,8 @@ after(async () => {
   }
   await echo?.close()
   await gz?.close()
+  await slow?.close()
+  await big?.close()
 })
 
 const skip = hasBun ? false : 'bun not installed'
@@ -135,4 +158,40 @@ test(`Bun: a gzip answer reaches the client as the upstream sent it (${host === 
   assert.equal(got.headers['content-encoding'], 'gzip')
   assert.equal(Number(got.headers['content-length']), GZ.length)
   assert.deepEqual(got.body, GZ)
+})
+
+test('Bun: a client that goes away cancels the upstream request on the fast path', { skip, timeout: 30_000 }, async () => {
+  const before = slowClosedEarly
+  await new Promise<void>((resolve) => {
+    const req = httpRequest({ host: '127.0.0.1', port: outbound, path: '/', headers: { host: 'slow' } })
+    req.on('error', () => resolve())
+    req.end()
+    setTimeout(() => {
+      req.destroy()
+      resolve()
+    }, 300)
+  })
+  await until(() => slowClosedEarly === before + 1, 3000)
+})
+
+test('Bun: an upstream that does not listen is a 502 upstream_unavailable on the fast path', { skip, timeout: 30_000 }, async () => {
+  const res = await rawRequest(outbound, { path: '/', headers: { host: 'nobody' } })
+  assert.equal(res.status, 502)
+  assert.equal((JSON.parse(res.body) as { error: string }).error, 'upstream_unavailable')
+})
+
+test('Bun: an answer over 64 KiB streams to the client whole', { skip, timeout: 30_000 }, async () => {
+  const got = await new Promise<{ status: number; body: Buffer }>((resolve, reject) => {
+    const req = httpRequest({ host: '127.0.0.1', port: outbound, path: '/big', headers: { host: 'big' } }, (res) => {
+      const chunks: Buffer[] = []
+      res.on('data', (c: Buffer) => chunks.push(c))
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks) }))
+      res.on('error', reject)
+    })
+    req.on('error', reject)
+    req.end()
+  })
+  assert.equal(got.status, 200)
+  assert.equal(got.body.length, BIG.length)
+  assert.ok(got.body.equals(BIG))
 })
