@@ -106,7 +106,7 @@ export function nginxUpstreamConfig(dir: string, port: number): string {
 
 export const PORT_BASE = 19100
 
-/** Node flags of a legate peer: the ones bin/legate.js's shebang gives, and LEGATE_BENCH_NODE_FLAGS (a profiler's, say). */
+/** Node flags of a legate peer: the ones the ambassador wants (docs/runtimes.md), and LEGATE_BENCH_NODE_FLAGS (a profiler's, say). */
 const nodeFlags = () => [...AMBASSADOR_NODE_FLAGS, ...(process.env.LEGATE_BENCH_NODE_FLAGS?.split(' ').filter(Boolean) ?? [])]
 
 export function peers(): Peer[] {

@@ -1,7 +1,7 @@
-#!/usr/bin/env -S node --no-memory-reducer
-// --no-memory-reducer: V8's memory reducer drops compiled code when the process goes quiet,
-// and the next burst then stalls while it is optimized again (worker/platforms/node/heap-tuning.ts).
-// It can only be given on node's command line; `node bin/legate.js` should pass it too.
+#!/usr/bin/env node
+// On Node the ambassador wants `node --no-memory-reducer` (worker/platforms/node/heap-tuning.ts;
+// it warns without it). Not in this shebang: `#!/usr/bin/env -S node …` needs an env with -S,
+// and BusyBox's (Alpine images) has none, so the CLI would not start there at all.
 // On Node: `npm ci` runs `prepare` (npm run build), and Node runs the esbuild bundle
 // dist/legate.js (it starts faster and holds about 40 MB less than the sources, see
 // docs/ambassador.md) as long as no source file it was built from is newer. Otherwise (after

@@ -59,7 +59,7 @@ export async function startNodeAmbassador(options: NodeAmbassadorOptions): Promi
   if (options.app && options.appProtocol) platform.protocols.declare(options.app, options.appProtocol)
   await ambassador.start()
   const missing = missingNodeFlags()
-  if (missing.length) ambassador.logger.warn('node started without the ambassador\'s V8 flags: after an idle spell the first requests run unoptimized (bin/legate.js passes them; docs/runtimes.md)', { missing })
+  if (missing.length) ambassador.logger.warn('node started without the ambassador\'s V8 flags: after an idle spell the first requests run unoptimized; start it as `node --no-memory-reducer bin/legate.js ambassador …` (docs/runtimes.md)', { missing })
   const drain = createDrain({ delay: options.drainDelay, timeout: options.drainTimeout, logger: ambassador.logger })
   const { metrics } = ambassador
   const listen = (fetch: FetchHandler, port: number, direction?: 'inbound' | 'outbound', handle?: ContextHandler) =>

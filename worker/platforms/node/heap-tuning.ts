@@ -21,8 +21,9 @@
  * "Latency"). A sidecar's traffic is bursty by nature, and what the reducer would give back is
  * the heap of the last busy minute, so it stays off. V8 creates the reducer with the heap,
  * before any script runs (`setFlagsFromString` at start was tried: the reducing collections
- * still ran), so the flag has to be on node's command line: bin/legate.js's shebang passes it,
- * and so do the demo and the bench. Node refuses it in NODE_OPTIONS.
+ * still ran), so the flag has to be on node's command line: `node --no-memory-reducer
+ * bin/legate.js ambassador …`, as the demo and the bench start it (docs/runtimes.md). Node
+ * refuses it in NODE_OPTIONS, and a shebang cannot carry it portably (see bin/legate.js).
  * @module
  */
 import { setFlagsFromString } from 'node:v8'
