@@ -24,6 +24,7 @@ import { localReply, localReplyFor } from '../local-reply.ts'
 import { IDENTITY_HEADER } from '../../protocol/identity/claims.ts'
 import type { Send } from '../upstream/send.ts'
 import type { ServiceEndpoints } from '../upstream/endpoints.ts'
+import type { RouteMatchResult } from '../route/types.ts'
 
 /** A policy or fault stage: a Response answers the request, undefined lets it through. */
 export type Stage = (ex: Exchange, c: RequestContext) => Response | undefined | Promise<Response | undefined>
@@ -219,24 +220,33 @@ export function createChain(options: ChainOptions): Chain {
     return set
   }
 
-  async function forward(c: RequestContext, ex: Exchange, service: ServiceEndpoints, request: Omit<UpstreamRequest, 'origin'>): Promise<Response> {
-    let result
+  /** A failed send (no response head): the local reply for its error. */
+  function unsent(ex: Exchange, err: unknown): Response {
+    const { code, response } = localReplyFor(err)
+    return reply(ex, code, '', response)
+  }
+
+  // A promise chain, not an async function: this is on every forwarded request, and an async
+  // frame and its await cost more than one `then`.
+  function forward(c: RequestContext, ex: Exchange, service: ServiceEndpoints, request: Omit<UpstreamRequest, 'origin'>): Promise<Response> {
+    let sent
     try {
-      result = await send(c, ex, { service, request })
+      sent = send(c, ex, { service, request })
     } catch (err) {
-      const { code, response } = localReplyFor(err)
-      return reply(ex, code, '', response)
+      return Promise.resolve(unsent(ex, err))
     }
-    const status = result.status
-    if (result.reason) ex.reason = result.reason
-    result.done.then(
-      (bytes) => {
-        if (result.grpcStatus !== undefined) ex.grpcStatus = result.grpcStatus
-        record(ex, status, bytes)
-      },
-      () => record(ex, status, -1),
-    )
-    return result.response
+    return sent.then((result) => {
+      const status = result.status
+      if (result.reason) ex.reason = result.reason
+      result.done.then(
+        (bytes) => {
+          if (result.grpcStatus !== undefined) ex.grpcStatus = result.grpcStatus
+          record(ex, status, bytes)
+        },
+        () => record(ex, status, -1),
+      )
+      return result.response
+    }, (err) => unsent(ex, err))
   }
 
   function responseEditor(ex: Exchange, ruleEdit: ((h: Headers) => void) | undefined): ((h: Headers) => void) | undefined {
@@ -248,32 +258,34 @@ export function createChain(options: ChainOptions): Chain {
     }
   }
 
-  /** Outbound and gateway: route, policies (gateway), rewrite, upstream. */
-  async function routed(c: RequestContext, direction: 'outbound' | 'gateway'): Promise<Response> {
+  /** Outbound and gateway: route, policies (gateway), then `upstream`. Not async, for the reason `forward` is not. */
+  function routed(c: RequestContext, direction: 'outbound' | 'gateway'): Promise<Response> {
     const ex = begin(c, direction)
     const snapshot = ex.snapshot
-    if (!snapshot) return reply(ex, 'not_ready', 'no valid config has been applied yet')
+    if (!snapshot) return Promise.resolve(reply(ex, 'not_ready', 'no valid config has been applied yet'))
     const match = snapshot.table.match({ host: ex.host, path: ex.path, method: ex.method, headers: ex.headers, query: ex.query })
-    if (!match) return reply(ex, 'no_route', `no route for ${ex.host}${ex.path}`)
+    if (!match) return Promise.resolve(reply(ex, 'no_route', `no route for ${ex.host}${ex.path}`))
     ex.match = match
-    const rule = match.rule
-    ex.route = rule.route
-    const backend = rule.pickBackend()
+    ex.route = match.rule.route
+    const backend = match.rule.pickBackend()
     if (backend) ex.service = backend
+    const stopped = runStages(ex, c, snapshot, direction)
+    if (stopped instanceof Promise) return stopped.then((r) => r ?? upstream(c, ex, snapshot, match, backend))
+    return stopped ? Promise.resolve(stopped) : upstream(c, ex, snapshot, match, backend)
+  }
 
-    let stopped = runStages(ex, c, snapshot, direction)
-    if (stopped instanceof Promise) stopped = await stopped
-    if (stopped) return stopped
-
+  /** A routed request the stages let through: redirect, rewrite, forward. */
+  function upstream(c: RequestContext, ex: Exchange, snapshot: Snapshot, match: RouteMatchResult, backend: string | undefined): Promise<Response> {
+    const rule = match.rule
     if (rule.redirect) {
       const r = rule.redirect({ scheme: c.req.url.startsWith('https:') ? 'https' : 'http', host: ex.host, path: ex.path, query: ex.query }, match.matchedPrefix)
       const response = new Response(null, { status: r.status, headers: { location: r.location, [REQUEST_ID_HEADER]: ex.requestId } })
       responseEditor(ex, rule.responseHeaders)?.(response.headers)
       record(ex, r.status, 0)
-      return response
+      return Promise.resolve(response)
     }
     const service = backend ? snapshot.services.get(backend) : undefined
-    if (!service) return reply(ex, 'no_healthy_upstream', `route "${rule.route}" has no backend to send to`)
+    if (!service) return Promise.resolve(reply(ex, 'no_healthy_upstream', `route "${rule.route}" has no backend to send to`))
 
     let host = ex.host
     let path = ex.path
