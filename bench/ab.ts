@@ -17,7 +17,7 @@ import { mkdtempSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { parseArgs } from 'node:util'
-import { installCleanup, start, stdoutTo, stopAll, treeCpu, treeRssMb, waitForPort, PROXY_CORE, sleep, type Started } from './lib/proc.ts'
+import { installCleanup, start, stdoutTo, stopAll, treeCpu, treeRssMb, waitForPort, PROXY_CORE, sleep, type AbPeer as Peer } from './lib/proc.ts'
 import { runWrk } from './lib/wrk.ts'
 import { prepareLegate } from './lib/legate.ts'
 import { nativeOpenLoop } from './lib/openloop-native.ts'
@@ -54,13 +54,6 @@ if (!openloop) throw new Error(`bench/ab.ts needs the native open-loop generator
 const upstream = start('upstream', process.execPath, [...tsx, join(ROOT, 'bench/upstream.ts')], { core: PROXY_CORE, env: { PORT: String(PORT) } })
 await waitForPort(PORT, upstream)
 
-interface Peer {
-  name: string
-  port: number
-  host?: string
-  proc?: Started
-  launch(): Started
-}
 const peers: Peer[] = [
   {
     name: 'bare node:http + undici',

@@ -26,7 +26,7 @@ import { mkdtempSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { parseArgs } from 'node:util'
-import { installCleanup, start, stdoutTo, stopAll, threadCpu, treeCpu, treeRssMb, waitForPort, which, PROXY_CORE, sleep, type Started } from './lib/proc.ts'
+import { installCleanup, start, stdoutTo, stopAll, threadCpu, treeCpu, treeRssMb, waitForPort, which, PROXY_CORE, sleep, type AbPeer as Peer } from './lib/proc.ts'
 import { runWrk } from './lib/wrk.ts'
 import { prepareLegate } from './lib/legate.ts'
 import { nginxUpstreamConfig } from './peers.ts'
@@ -62,13 +62,6 @@ const upstream = start('upstream(nginx)', which('nginx')!, ['-c', nginxUpstreamC
 await waitForPort(PORT, upstream)
 const files = prepareLegate(dir, upstreamUrl)
 
-interface Peer {
-  name: string
-  port: number
-  host?: string
-  proc?: Started
-  launch(): Started
-}
 const peers: Peer[] = [
   {
     name: 'bun-fetch',

@@ -39,6 +39,15 @@ export interface Started {
   exited: boolean
 }
 
+/** A peer of an A/B run (bench/ab.ts, bench/bun-ab.ts): how to start it, where it listens, and the process once started. */
+export interface AbPeer {
+  name: string
+  port: number
+  host?: string
+  proc?: Started
+  launch(): Started
+}
+
 const running = new Set<Started>()
 
 /**

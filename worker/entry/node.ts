@@ -62,10 +62,11 @@ export async function startNodeAmbassador(options: NodeAmbassadorOptions): Promi
   if (missing.length) ambassador.logger.warn('node started without the ambassador\'s V8 flags: after an idle spell the first requests run unoptimized; start it as `node --no-memory-reducer bin/legate.js ambassador …` (docs/runtimes.md)', { missing })
   const drain = createDrain({ delay: options.drainDelay, timeout: options.drainTimeout, logger: ambassador.logger })
   const { metrics } = ambassador
-  const listen = (fetch: FetchHandler, port: number, direction?: 'inbound' | 'outbound', handle?: ContextHandler) =>
-    createListener({
+  const listen = (port: number, fetch: FetchHandler, routed?: { direction: 'inbound' | 'outbound'; handle: ContextHandler }) => {
+    const direction = routed?.direction
+    return createListener({
       fetch: direction ? fetch : drain.gate(fetch),
-      handle,
+      handle: routed?.handle,
       port,
       hostname,
       limits: options.limits,
@@ -76,14 +77,17 @@ export async function startNodeAmbassador(options: NodeAmbassadorOptions): Promi
         localReply: (code) => metrics.localReplies.inc([code]),
       },
     })
+  }
+  // A routed listener: HTTP/1.1 straight to the handler, HTTP/2 and Upgrades through its fetch form.
+  const listenRouted = (port: number, direction: 'inbound' | 'outbound', handle: ContextHandler) => listen(port, fetchHandler(handle), { direction, handle })
   const servers: Listener[] = []
   const port = (s: Listener) => s.port
   try {
-    const admin = await listen(ambassador.admin.fetch, options.adminPort ?? 15000)
+    const admin = await listen(options.adminPort ?? 15000, ambassador.admin.fetch)
     servers.push(admin)
-    const outbound = await listen(fetchHandler(ambassador.handlers.outbound), options.outboundPort ?? 15001, 'outbound', ambassador.handlers.outbound)
+    const outbound = await listenRouted(options.outboundPort ?? 15001, 'outbound', ambassador.handlers.outbound)
     servers.push(outbound)
-    const inbound = options.app ? await listen(fetchHandler(ambassador.handlers.inbound), options.inboundPort ?? 15006, 'inbound', ambassador.handlers.inbound) : undefined
+    const inbound = options.app ? await listenRouted(options.inboundPort ?? 15006, 'inbound', ambassador.handlers.inbound) : undefined
     if (inbound) servers.push(inbound)
     ambassador.logger.info('ambassador listening', { admin: port(admin), outbound: port(outbound), inbound: inbound && port(inbound), mesh: options.mesh })
     return {

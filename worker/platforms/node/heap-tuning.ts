@@ -36,6 +36,6 @@ export function tuneHeapForProxying(): void {
 }
 
 /** The node flags of AMBASSADOR_NODE_FLAGS that this process was started without. */
-export function missingNodeFlags(execArgv: readonly string[] = process.execArgv): string[] {
-  return AMBASSADOR_NODE_FLAGS.filter((f) => !execArgv.includes(f))
+export function missingNodeFlags(): string[] {
+  return AMBASSADOR_NODE_FLAGS.filter((f) => !process.execArgv.includes(f))
 }
