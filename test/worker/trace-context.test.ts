@@ -3,7 +3,7 @@ import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { requestId } from '../../worker/observe/request-id.ts'
 import { childTrace } from '../../worker/observe/trace-context.ts'
-import { randomHex } from '../../worker/observe/random-hex.ts'
+import { hexLoop, randomHex } from '../../worker/observe/random-hex.ts'
 
 test('a client request id is kept when it is one visible-ASCII token of at most 256 characters', () => {
   for (const id of ['abc-123', '550e8400-e29b-41d4-a716-446655440000', 'b64+/id==', 'x'.repeat(256)]) assert.equal(requestId(id), id)
@@ -52,4 +52,12 @@ test('random ids are hex of the asked length and do not repeat', () => {
     seen.add(h)
   }
   assert.equal(seen.size, 5000)
+})
+
+test('the portable hex encoding (runtimes without a native one) matches Buffer\'s', () => {
+  const bytes = new Uint8Array(4096)
+  for (let i = 0; i < bytes.length; i++) bytes[i] = (i * 37) & 255
+  const hex = hexLoop()
+  assert.equal(hex(bytes), Buffer.from(bytes).toString('hex'))
+  assert.equal(hex(bytes.subarray(0, 3)), Buffer.from(bytes.subarray(0, 3)).toString('hex'))
 })
