@@ -1,0 +1,108 @@
+/**
+ * Saturation-only A/B: the bare Node forwarder and legate builds side by side under wrk
+ * (32 connections, 100-byte GET, proxy and upstream pinned to one core, wrk on the other),
+ * taking turns round by round; prints per-round and median req/s and process CPU µs per
+ * request, and each legate's ratio to bare. Shorter than bench/ab.ts (no fixed-rate phase),
+ * so more rounds fit in a few minutes on a shared machine. The upstream is nginx, as in the
+ * full bench (`npm run bench`), unless nginx is missing or `--upstream node`: a Node upstream
+ * on the shared core takes ~25 µs of it per request and so narrows every ratio.
+ *
+ *   node --import tsx bench/sat-ab.ts [--legate 'name=path/to/legate.js [node flags]' ...] [--rounds 9] [--duration 4] [--log-level info] [--upstream nginx|node]
+ * @module
+ */
+import { mkdtempSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join, resolve } from 'node:path'
+import { parseArgs } from 'node:util'
+import { installCleanup, which, start, stdoutTo, stopAll, treeCpu, waitForPort, PROXY_CORE, sleep, type AbPeer as Peer } from './lib/proc.ts'
+import { runWrk } from './lib/wrk.ts'
+import { prepareLegate } from './lib/legate.ts'
+import { nginxUpstreamConfig } from './peers.ts'
+import { AMBASSADOR_NODE_FLAGS } from '../worker/platforms/node/heap-tuning.ts'
+
+const { values } = parseArgs({
+  options: {
+    legate: { type: 'string', multiple: true, default: ['legate=bin/legate.js'] },
+    rounds: { type: 'string', default: '9' },
+    duration: { type: 'string', default: '4' },
+    'log-level': { type: 'string', default: 'info' },
+    upstream: { type: 'string', default: which('nginx') ? 'nginx' : 'node' },
+  },
+})
+const ROOT = new URL('../', import.meta.url).pathname
+const rounds = Number(values.rounds)
+const duration = Number(values.duration)
+const PORT = 19650
+
+installCleanup()
+const dir = mkdtempSync(join(tmpdir(), 'legate-sat-ab-'))
+const upstreamUrl = `http://127.0.0.1:${PORT}`
+const files = prepareLegate(dir, upstreamUrl)
+const upstream =
+  values.upstream === 'nginx'
+    ? start('upstream', which('nginx')!, ['-c', nginxUpstreamConfig(dir, PORT), '-p', join(dir, 'nginx-upstream')], { core: PROXY_CORE })
+    : start('upstream', process.execPath, ['--import', 'tsx', join(ROOT, 'bench/upstream.ts')], { core: PROXY_CORE, env: { PORT: String(PORT) } })
+await waitForPort(PORT, upstream)
+
+const peers: Peer[] = [
+  {
+    name: 'bare node:http + undici',
+    port: PORT + 1,
+    launch() {
+      return start('bare', process.execPath, ['--import', 'tsx', join(ROOT, 'bench/forwarders/node-undici.ts')], { core: PROXY_CORE, env: { PORT: String(this.port), UPSTREAM: upstreamUrl } })
+    },
+  },
+]
+for (const [i, spec] of values.legate!.entries()) {
+  const eq = spec.indexOf('=')
+  const name = eq > 0 ? spec.slice(0, eq) : `legate ${i + 1}`
+  const [path, ...nodeFlags] = (eq > 0 ? spec.slice(eq + 1) : spec).split(' ').filter(Boolean)
+  const entry = resolve(ROOT, path!)
+  const port = PORT + 10 + 2 * i
+  peers.push({
+    name,
+    port,
+    host: files.host,
+    launch() {
+      const args = [entry, 'ambassador', '--config-file', files.configFile, '--mesh', files.mesh, '--trust', files.jwks, '--outbound', String(port), '--admin', String(port + 1), '--log-level', values['log-level']!]
+      const q = stdoutTo(process.execPath, [...AMBASSADOR_NODE_FLAGS, ...nodeFlags, ...args])
+      return start(name, q.cmd, q.args, { core: PROXY_CORE })
+    },
+  })
+}
+
+for (const peer of peers) {
+  peer.proc = peer.launch()
+  await waitForPort(peer.port, peer.proc)
+  await sleep(500)
+  await runWrk({ url: `http://127.0.0.1:${peer.port}/100b`, connections: 32, durationS: 3, host: peer.host })
+}
+
+const rows = new Map<string, { rps: number; cpuUs: number; ratio?: number }[]>()
+for (let r = 0; r < rounds; r++) {
+  // Peers take turns in a rotating order, so none is always first after a pause.
+  const order = peers.map((_, i) => peers[(i + r) % peers.length]!)
+  const round = new Map<string, { rps: number; cpuUs: number }>()
+  for (const peer of order) {
+    const c0 = treeCpu(peer.proc!.pid)
+    const w = await runWrk({ url: `http://127.0.0.1:${peer.port}/100b`, connections: 32, durationS: duration, host: peer.host })
+    round.set(peer.name, { rps: w.rps, cpuUs: (treeCpu(peer.proc!.pid) - c0) / w.requests })
+    await sleep(200)
+  }
+  const bare = round.get(peers[0]!.name)!
+  const line = [...round].map(([name, x]) => `${name} ${x.rps.toFixed(0)} req/s ${x.cpuUs.toFixed(1)} µs`).join(' | ')
+  console.log(`round ${r + 1}: ${line}`)
+  for (const [name, x] of round) (rows.get(name) ?? rows.set(name, []).get(name)!).push({ ...x, ratio: x.rps / bare.rps })
+}
+
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b)
+  const m = s.length >> 1
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2
+}
+console.log(`\nmedians over ${rounds} rounds (${values.upstream} upstream, wrk 32 connections, ${duration} s each; ratio: median of the per-round req/s ratios to bare):`)
+for (const [name, rs] of rows) {
+  console.log(`  ${name.padEnd(26)} ${median(rs.map((x) => x.rps)).toFixed(0).padStart(6)} req/s  ${median(rs.map((x) => x.cpuUs)).toFixed(1).padStart(5)} µs/req  ×${median(rs.map((x) => x.ratio!)).toFixed(3)} bare`)
+}
+await stopAll()
+process.exit(0)
