@@ -1,12 +1,15 @@
 /**
  * Bun's pieces of a served ambassador: `Bun.serve` listeners, `Bun.file` reads, and the
- * upstream leg through Bun's own fetch (the portable forward; Bun's fetch is native).
+ * upstream leg: legate's own HTTP/1.1 connections on `Bun.connect` for body-less requests
+ * (socket-forward.ts), Bun's fetch for the rest. LEGATE_BUN_FETCH=1 sends everything through
+ * fetch, LEGATE_PORTABLE_FORWARD=1 through the portable forward alone (both for comparison).
  * Bun implements `node:fs` natively; its `rename` is the atomic replace the state file needs.
  * @module
  */
 import { rename } from 'node:fs/promises'
 import type { ServerRuntime } from '../web/server-ambassador.ts'
 import { createSmallBodyForward } from '../web/small-body-forward.ts'
+import { createSocketForward } from './socket-forward.ts'
 
 // Just the Bun globals used here, so `tsc -p .` checks this file under Node's types too.
 interface BunServer {
@@ -28,6 +31,8 @@ interface BunGlobal {
 const Bun = (globalThis as unknown as { Bun: BunGlobal }).Bun
 
 export function createBunRuntime(): ServerRuntime {
+  const fetchForward = process.env.LEGATE_PORTABLE_FORWARD ? undefined : createSmallBodyForward()
+  const socketForward = fetchForward && !process.env.LEGATE_BUN_FETCH ? createSocketForward(fetchForward) : undefined
   return {
     name: 'bun',
     async serve(handler, port, hostname) {
@@ -54,7 +59,8 @@ export function createBunRuntime(): ServerRuntime {
       const f = Bun.file(path)
       return (await f.exists()) ? { mtime: f.lastModified, size: f.size } : undefined
     },
-    forward: process.env.LEGATE_PORTABLE_FORWARD ? undefined : createSmallBodyForward(),
+    forward: socketForward ?? fetchForward,
+    onOrigins: socketForward?.retain,
     log: (line) => console.log(line),
   }
 }

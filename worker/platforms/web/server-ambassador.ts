@@ -34,6 +34,8 @@ export interface ServerRuntime {
   stat(path: string): Promise<{ mtime: number; size: number } | undefined>
   /** The upstream client (default: web fetch, counting response bytes). */
   forward?: UpstreamForward
+  /** Called after each config swap with the origins in use (the upstream client may drop idle connections to others). */
+  onOrigins?(origins: ReadonlySet<string>): void
   log(line: string): void
 }
 
@@ -101,6 +103,7 @@ export async function startServerAmbassador(runtime: ServerRuntime, options: Ser
   const platform: Platform = {
     name: runtime.name,
     forward: runtime.forward ?? createFetchForward(),
+    onOrigins: runtime.onOrigins,
     clientAddress: (c) => remoteAddr(c.env),
     waitUntil: (_c, work) => void work.catch(() => {}),
     setInterval(fn, ms) {

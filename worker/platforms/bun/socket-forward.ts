@@ -1,0 +1,267 @@
+/**
+ * Bun's upstream leg: body-less requests to `http://` endpoints go over legate's own
+ * keep-alive HTTP/1.1 connections (`http1/`, on `Bun.connect`) on the main thread; every
+ * other request (a body, an upgrade, TLS) takes the fetch forward it is given.
+ *
+ * An answer with a Content-Length of at most 64 KiB is gathered and answered from memory
+ * (most often it came in the same read as its head: no copy at all); a larger or unsized one
+ * streams to the client with backpressure (the socket pauses while the client is slow). The
+ * client going away cuts the upstream connection; `timeouts.backendRequest` and
+ * `timeouts.request` give 504 `upstream_timeout` as on the other paths.
+ * @module
+ */
+import { Buffer } from 'node:buffer'
+import { LegateError } from '../../../protocol/errors.ts'
+import type { UpstreamForward, UpstreamRequest, UpstreamResult, RequestContext } from '../../platform.ts'
+import { upstreamHeaders } from '../../upstream/forward.ts'
+import { connectionNamed, isHopByHop, namesNoOtherHeader } from '../../upstream/hop-by-hop.ts'
+import { ConnectionPools, type Connection, type Exchange } from './http1/connection-pool.ts'
+import type { ResponseHead } from './http1/response-reader.ts'
+
+const SMALL = 64 * 1024
+/** Body-less requests of these methods may be resent on a new connection when a kept-alive one was stale. */
+const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'DELETE', 'TRACE'])
+// What a request target or a field value must not hold to be written into a head as is.
+const UNSAFE_TARGET = /[\x00-\x20\x7f]/
+const NON_ASCII = /[^\x00-\x7f]/
+
+type HeadersJson = Record<string, string | string[] | undefined>
+
+export interface SocketForward extends UpstreamForward {
+  /** Closes the idle connections of origins no longer in use. */
+  retain(origins: ReadonlySet<string>): void
+}
+
+export function createSocketForward(fallback: UpstreamForward, pools = new ConnectionPools()): SocketForward {
+  const forward = ((c: RequestContext, req: UpstreamRequest) => {
+    const incoming = c.req.raw
+    if (!req.origin.startsWith('http://') || !IDEMPOTENT.has(req.method) || (req.body !== undefined && req.body !== null) || UNSAFE_TARGET.test(req.path)) return fallback(c, req)
+    const fields = (incoming.headers as unknown as { toJSON(): HeadersJson }).toJSON()
+    // A request body (or an upgrade) is the fetch forward's; here only what fits in a head.
+    if (fields['content-length'] !== undefined || fields['transfer-encoding'] !== undefined || fields.upgrade !== undefined) return fallback(c, req)
+    const text = req.editRequestHeaders ? headFromHeaders(upstreamHeaders(incoming.headers, req), req) : headFromFields(fields, req)
+    const call = new UpstreamCall(req, NON_ASCII.test(text) ? Buffer.from(text, 'latin1') : text, incoming.signal)
+    pools.get(req.origin).send(call)
+    return call.result
+  }) as SocketForward
+  forward.retain = (origins) => pools.retain(origins)
+  return forward
+}
+
+/** The client's fields minus hop-by-hop, Host and `drop`, then the hop's own (`set`) and Host. */
+function headFromFields(fields: HeadersJson, req: UpstreamRequest): string {
+  const conn = fields.connection as string | undefined
+  const named = namesNoOtherHeader(conn) ? undefined : connectionNamed(conn)
+  const set = req.set
+  for (let i = 0; i < set.length; i += 2) if (fields[set[i]!] !== undefined) fields[set[i]!] = undefined
+  let head = `${req.method} ${req.path} HTTP/1.1\r\nhost: ${req.host}\r\n`
+  for (const name in fields) {
+    const value = fields[name]
+    if (value === undefined || isHopByHop(name) || name === 'host' || named?.includes(name) || req.drop?.has(name)) continue
+    if (typeof value === 'string') head += `${name}: ${value}\r\n`
+    else for (const v of value) head += `${name}: ${v}\r\n`
+  }
+  for (let i = 0; i < set.length; i += 2) head += `${set[i]}: ${set[i + 1]}\r\n`
+  return head + '\r\n'
+}
+
+/** A route edited the request headers: they come as `Headers` (Host included). */
+function headFromHeaders(headers: Headers, req: UpstreamRequest): string {
+  let head = `${req.method} ${req.path} HTTP/1.1\r\n`
+  headers.forEach((value, name) => (head += `${name}: ${value}\r\n`))
+  return head + '\r\n'
+}
+
+/** The response fields minus hop-by-hop ones: a plain object, or `Headers` when a name repeats. */
+function responseHeaders(fields: string[]): Record<string, string> | Headers {
+  let connection: string | undefined
+  for (let i = 0; i < fields.length; i += 2) if (fields[i] === 'connection') connection = connection === undefined ? fields[i + 1] : `${connection}, ${fields[i + 1]}`
+  const named = namesNoOtherHeader(connection) ? undefined : connectionNamed(connection)
+  const out: Record<string, string> = {}
+  let list: Headers | undefined
+  for (let i = 0; i < fields.length; i += 2) {
+    const name = fields[i]!
+    if (isHopByHop(name) || named?.includes(name)) continue
+    if (list) list.append(name, fields[i + 1]!)
+    else if (out[name] === undefined) out[name] = fields[i + 1]!
+    else {
+      list = new Headers(out)
+      list.append(name, fields[i + 1]!)
+    }
+  }
+  return list ?? out
+}
+
+const enum Phase {
+  Waiting,
+  Gathering,
+  Streaming,
+  Done,
+}
+
+/** One request's exchange: from the head written to the body's last byte (or its failure). */
+class UpstreamCall implements Exchange {
+  conn: Connection | undefined = undefined
+  cancelled = false
+  retryable = true
+  readonly headRequest: boolean
+  readonly result: Promise<UpstreamResult>
+  private phase = Phase.Waiting
+  private resolve!: (result: UpstreamResult) => void
+  private reject!: (err: unknown) => void
+  private status = 0
+  private response: ResponseHead | undefined
+  /** A small body: the one chunk that held it whole, or the buffer it is copied into. */
+  private gathered: Uint8Array | undefined
+  private gatheredBytes = 0
+  private stream: ReadableStreamDefaultController<Uint8Array> | undefined
+  private bytes = 0
+  private finish: ((bytes: number) => void) | undefined
+  private headersTimer: ReturnType<typeof setTimeout> | undefined
+  private requestTimer: ReturnType<typeof setTimeout> | undefined
+
+  constructor(
+    private readonly req: UpstreamRequest,
+    readonly request: string | Uint8Array,
+    signal: AbortSignal,
+  ) {
+    this.headRequest = req.method === 'HEAD'
+    this.result = new Promise<UpstreamResult>((resolve, reject) => {
+      this.resolve = resolve
+      this.reject = reject
+    })
+    if (signal.aborted) {
+      this.cancelled = true
+      this.reject(this.unavailable(new Error('the client went away')))
+      return
+    }
+    // The call itself is the listener (handleEvent): no closure per request.
+    signal.addEventListener('abort', this)
+    if (req.headersTimeout > 0) this.headersTimer = setTimeout(() => this.timedOut('response head'), req.headersTimeout)
+    if (req.requestTimeout > 0) this.requestTimer = setTimeout(() => this.timedOut('response'), req.requestTimeout)
+  }
+
+  head(head: ResponseHead): void {
+    if (this.headersTimer) clearTimeout(this.headersTimer)
+    this.status = head.status
+    if (this.req.accept && !this.req.accept(head.status)) {
+      // A retry policy wants another attempt: this answer is dropped with its connection.
+      this.cut()
+      this.resolve({ status: head.status, delivered: false, response: new Response(null, { status: head.status }), done: Promise.resolve(0) })
+      return
+    }
+    this.response = head
+    if (head.length === 0) return
+    if (head.length > 0 && head.length <= SMALL) {
+      this.phase = Phase.Gathering
+      return
+    }
+    this.phase = Phase.Streaming
+    const body = new ReadableStream<Uint8Array>(
+      {
+        start: (controller) => void (this.stream = controller),
+        pull: () => this.conn?.resume(),
+        // The client stopped reading (gone): the upstream connection goes too.
+        cancel: () => {
+          if (this.phase !== Phase.Streaming) return
+          this.cut()
+          this.finish!(-1)
+        },
+      },
+      { highWaterMark: SMALL, size: (chunk) => chunk.byteLength },
+    )
+    const done = new Promise<number>((resolve) => (this.finish = resolve))
+    this.resolve({ status: head.status, delivered: true, response: this.answer(body), done })
+  }
+
+  body(chunk: Uint8Array): void {
+    if (this.phase === Phase.Gathering) {
+      const length = this.response!.length
+      if (this.gatheredBytes === 0 && chunk.byteLength === length) this.gathered = chunk
+      else {
+        this.gathered ??= new Uint8Array(length)
+        this.gathered.set(chunk, this.gatheredBytes)
+      }
+      this.gatheredBytes += chunk.byteLength
+    } else if (this.phase === Phase.Streaming) {
+      this.bytes += chunk.byteLength
+      this.stream!.enqueue(chunk)
+      if (this.stream!.desiredSize! <= 0) this.conn?.pause()
+    }
+  }
+
+  end(): void {
+    const head = this.response
+    if (!head) return
+    const phase = this.phase
+    this.settle()
+    if (phase === Phase.Streaming) {
+      this.stream!.close()
+      this.finish!(this.bytes)
+    } else {
+      const body = phase === Phase.Gathering ? this.gathered! : null
+      this.resolve({ status: head.status, delivered: true, response: this.answer(body), done: Promise.resolve(body?.byteLength ?? 0) })
+    }
+  }
+
+  fail(err: Error): void {
+    const phase = this.phase
+    this.settle()
+    if (phase === Phase.Streaming) {
+      this.stream!.error(err)
+      this.finish!(-1)
+    } else if (phase !== Phase.Done) this.reject(this.unavailable(err))
+  }
+
+  /** The client went away (the request's signal). */
+  handleEvent(): void {
+    const phase = this.phase
+    if (phase === Phase.Done) return
+    this.cut()
+    if (phase === Phase.Streaming) {
+      this.stream!.error(new Error('the client went away'))
+      this.finish!(-1)
+    } else this.reject(this.unavailable(new Error('the client went away')))
+  }
+
+  private timedOut(what: string): void {
+    const phase = this.phase
+    if (phase === Phase.Done) return
+    this.cut()
+    const err = new LegateError('upstream_timeout', `no ${what} from ${this.req.origin} in time`)
+    if (phase === Phase.Streaming) {
+      this.stream!.error(err)
+      this.finish!(-1)
+    } else this.reject(err)
+  }
+
+  /** Gives up on the exchange: its connection is cut, not reused. */
+  private cut(): void {
+    const conn = this.conn
+    this.cancelled = true
+    this.settle()
+    conn?.destroy()
+  }
+
+  /**
+   * No more events matter: the timers go, and the connection is no longer this call's. The
+   * abort listener stays (removing it costs more than the phase check it meets; it goes with the request).
+   */
+  private settle(): void {
+    this.phase = Phase.Done
+    this.conn = undefined
+    if (this.headersTimer) clearTimeout(this.headersTimer)
+    if (this.requestTimer) clearTimeout(this.requestTimer)
+  }
+
+  private answer(body: Uint8Array | ReadableStream<Uint8Array> | null): Response {
+    const head = this.response!
+    const response = new Response(body as BodyInit | null, { status: head.status, statusText: head.statusText, headers: responseHeaders(head.fields) })
+    this.req.editResponseHeaders?.(response.headers)
+    return response
+  }
+
+  private unavailable(err: Error): LegateError {
+    return new LegateError('upstream_unavailable', `cannot reach ${this.req.origin}: ${err.message}`, { cause: err })
+  }
+}
