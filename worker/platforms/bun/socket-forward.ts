@@ -41,7 +41,7 @@ export function createSocketForward(fallback: UpstreamForward, pools = new Conne
     if (fields['content-length'] !== undefined || fields['transfer-encoding'] !== undefined || fields.upgrade !== undefined) return fallback(c, req)
     const text = req.editRequestHeaders ? headFromHeaders(upstreamHeaders(incoming.headers, req), req) : headFromFields(fields, req)
     const call = new UpstreamCall(req, NON_ASCII.test(text) ? Buffer.from(text, 'latin1') : text, incoming.signal)
-    pools.get(req.origin).send(call)
+    if (!call.cancelled) pools.get(req.origin).send(call)
     return call.result
   }) as SocketForward
   forward.retain = (origins) => pools.retain(origins)
