@@ -38,3 +38,21 @@ test('the level decides: info writes access lines, warn does not', () => {
   assert.equal(createLogger('info', () => {}).accessEnabled, true)
   assert.throws(() => createLogger('loud' as never, () => {}), TypeError)
 })
+
+test('lines of alternating routes and hosts each carry their own fields (the reused parts follow them)', () => {
+  const lines: string[] = []
+  const log = createLogger('info', (l) => lines.push(l))
+  const a = record()
+  const b = record({ direction: 'inbound', method: 'POST', host: 'b"x', route: 'r2', service: 's2', endpoint: 'http://127.0.0.1:9301' })
+  const c = record({ endpoint: 'http://127.0.0.1:9202' })
+  const sent = [a, a, b, a, c, c, b, { ...a, grpcStatus: '14', reason: 'upstream_timeout' }]
+  for (const r of sent) log.access(r, Date.UTC(2026, 10, 26, 10, 0, 0, 7))
+  lines.forEach((line, i) => {
+    const j = JSON.parse(line)
+    const r = sent[i]!
+    assert.deepEqual(
+      [j.direction, j.method, j.host, j.path, j.route, j.service, j.endpoint, j.status, j.bytes, j.reason, j.grpc_status, j.time],
+      [r.direction, r.method, r.host, r.path, r.route, r.service, r.endpoint, r.status, r.bytes, r.reason || null, r.grpcStatus, '2026-11-26T10:00:00.007Z'],
+    )
+  })
+})

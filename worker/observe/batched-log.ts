@@ -35,7 +35,9 @@ export function createBatchedLog(sink: (text: string) => void, options: BatchedL
     if (pending.length === 0) return
     if (dropped) pending.push(JSON.stringify({ time: new Date().toISOString(), level: 'warn', msg: 'log lines dropped: output too slow', dropped }))
     dropped = 0
-    const text = pending.join('\n') + '\n'
+    // The final newline joined in too: `join(…) + '\n'` would make the sink copy the batch once more to flatten it.
+    pending.push('')
+    const text = pending.join('\n')
     pending = []
     pendingBytes = 0
     sink(text)
