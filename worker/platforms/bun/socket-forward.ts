@@ -40,8 +40,8 @@ export function createSocketForward(fallback: UpstreamForward, pools = new Conne
     // A request body (or an upgrade) is the fetch forward's; here only what fits in a head.
     if (fields['content-length'] !== undefined || fields['transfer-encoding'] !== undefined || fields.upgrade !== undefined) return fallback(c, req)
     const text = req.editRequestHeaders ? headFromHeaders(upstreamHeaders(incoming.headers, req), req) : headFromFields(fields, req)
-    const call = new UpstreamCall(req, NON_ASCII.test(text) ? Buffer.from(text, 'latin1') : text, incoming)
-    pools.get(req.origin).send(call)
+    const call = new UpstreamCall(req, NON_ASCII.test(text) ? Buffer.from(text, 'latin1') : text, incoming.signal)
+    if (!call.cancelled) pools.get(req.origin).send(call)
     return call.result
   }) as SocketForward
   forward.retain = (origins) => pools.retain(origins)
@@ -92,42 +92,6 @@ function responseHeaders(fields: string[]): Record<string, string> | Headers {
   return list ?? out
 }
 
-/**
- * The calls in flight, watched for a client that went away only once they have waited 50 to
- * 100 ms: on Bun, reading a request's `signal` creates it (~1 µs, with its listener) and
- * most answers come long before. A sweep every 50 ms marks the calls it finds and subscribes
- * those it finds a second time; it stops when nothing is in flight.
- */
-const clientWatch = new (class {
-  private readonly calls = new Set<UpstreamCall>()
-  private timer: ReturnType<typeof setInterval> | undefined
-
-  add(call: UpstreamCall): void {
-    this.calls.add(call)
-    if (this.timer) return
-    this.timer = setInterval(() => this.sweep(), 50)
-    ;(this.timer as unknown as { unref?(): void }).unref?.()
-  }
-
-  delete(call: UpstreamCall): void {
-    this.calls.delete(call)
-  }
-
-  private sweep(): void {
-    if (this.calls.size === 0) {
-      clearInterval(this.timer)
-      this.timer = undefined
-      return
-    }
-    for (const call of this.calls)
-      if (!call.aged) call.aged = true
-      else {
-        this.calls.delete(call)
-        call.watchClient()
-      }
-  }
-})()
-
 const enum Phase {
   Waiting,
   Gathering,
@@ -145,8 +109,7 @@ class UpstreamCall implements Exchange {
   private phase = Phase.Waiting
   private resolve!: (result: UpstreamResult) => void
   private reject!: (err: unknown) => void
-  /** Set by the client watch once the call has waited through one sweep. */
-  aged = false
+  private status = 0
   private response: ResponseHead | undefined
   /** A small body: the one chunk that held it whole, or the buffer it is copied into. */
   private gathered: Uint8Array | undefined
@@ -160,20 +123,27 @@ class UpstreamCall implements Exchange {
   constructor(
     private readonly req: UpstreamRequest,
     readonly request: string | Uint8Array,
-    private readonly incoming: Request,
+    signal: AbortSignal,
   ) {
     this.headRequest = req.method === 'HEAD'
     this.result = new Promise<UpstreamResult>((resolve, reject) => {
       this.resolve = resolve
       this.reject = reject
     })
-    clientWatch.add(this)
+    if (signal.aborted) {
+      this.cancelled = true
+      this.reject(this.unavailable(new Error('the client went away')))
+      return
+    }
+    // The call itself is the listener (handleEvent): no closure per request.
+    signal.addEventListener('abort', this)
     if (req.headersTimeout > 0) this.headersTimer = setTimeout(() => this.timedOut('response head'), req.headersTimeout)
     if (req.requestTimeout > 0) this.requestTimer = setTimeout(() => this.timedOut('response'), req.requestTimeout)
   }
 
   head(head: ResponseHead): void {
     if (this.headersTimer) clearTimeout(this.headersTimer)
+    this.status = head.status
     if (this.req.accept && !this.req.accept(head.status)) {
       // A retry policy wants another attempt: this answer is dropped with its connection.
       this.cut()
@@ -243,14 +213,6 @@ class UpstreamCall implements Exchange {
     } else if (phase !== Phase.Done) this.reject(this.unavailable(err))
   }
 
-  /** Called by the client watch when the call has waited a while: from now on, a client that goes away cancels it. */
-  watchClient(): void {
-    const signal = this.incoming.signal
-    if (signal.aborted) return this.handleEvent()
-    // The call itself is the listener (handleEvent): no closure.
-    signal.addEventListener('abort', this)
-  }
-
   /** The client went away (the request's signal). */
   handleEvent(): void {
     const phase = this.phase
@@ -282,13 +244,12 @@ class UpstreamCall implements Exchange {
   }
 
   /**
-   * No more events matter: the timers go, and the connection is no longer this call's. An
+   * No more events matter: the timers go, and the connection is no longer this call's. The
    * abort listener stays (removing it costs more than the phase check it meets; it goes with the request).
    */
   private settle(): void {
     this.phase = Phase.Done
     this.conn = undefined
-    clientWatch.delete(this)
     if (this.headersTimer) clearTimeout(this.headersTimer)
     if (this.requestTimer) clearTimeout(this.requestTimer)
   }
