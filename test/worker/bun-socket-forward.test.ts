@@ -29,6 +29,8 @@ let connections = 0
 let child: ChildProcess | undefined
 let outbound = 0
 const requests: string[] = []
+const closed = new Set<number>()
+let flaky = 0
 
 /** Answers one request head, by its path. */
 function answer(socket: Socket & { dieOnNext?: boolean; id?: number }, head: string): void {
@@ -39,6 +41,11 @@ function answer(socket: Socket & { dieOnNext?: boolean; id?: number }, head: str
   switch (path) {
     case '/id':
       return void send(`HTTP/1.1 200 OK\r\nContent-Length: ${String(socket.id).length}\r\n\r\n${socket.id}`)
+    case '/short-keep-alive':
+      return void send(`HTTP/1.1 200 OK\r\nKeep-Alive: timeout=2\r\nContent-Length: ${String(socket.id).length}\r\n\r\n${socket.id}`)
+    case '/flaky':
+      // 503 to every other request: a rule's retry policy sees the first and asks again.
+      return void send(++flaky % 2 === 1 ? 'HTTP/1.1 503 Busy\r\nContent-Length: 4\r\n\r\nbusy' : 'HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nagain')
     case '/chunked':
       return void send('HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nX-Framing: chunked\r\n\r\n5\r\nhello\r\n1;ext=1\r\n \r\n5\r\nworld\r\n0\r\nX-Trailer: dropped\r\n\r\n')
     case '/close':
@@ -78,6 +85,7 @@ before(async () => {
   if (!hasBun) return
   upstream = createServer((socket: Socket & { id?: number }) => {
     socket.id = ++connections
+    socket.on('close', () => closed.add(socket.id!))
     let buf = ''
     socket.on('data', (d) => {
       buf += d.toString('latin1')
@@ -105,7 +113,10 @@ before(async () => {
   const config = {
     mesh: 'demo',
     services: [{ name: 'raw', endpoints: [`http://127.0.0.1:${port}`] }],
-    routes: [{ name: 'raw-timeout', hostnames: ['raw-timeout'], rules: [{ backendRefs: [{ name: 'raw' }], timeouts: { backendRequest: '300ms' } }] }],
+    routes: [
+      { name: 'raw-timeout', hostnames: ['raw-timeout'], rules: [{ backendRefs: [{ name: 'raw' }], timeouts: { backendRequest: '300ms' } }] },
+      { name: 'raw-retry', hostnames: ['raw-retry'], rules: [{ backendRefs: [{ name: 'raw' }], retry: { attempts: 2, codes: [503], backoff: '1ms' } }] },
+    ],
   }
   writeFileSync(join(dir, 'c.jws'), await signer.sign(config, 1))
   const admin = await free()
@@ -133,6 +144,19 @@ test('Bun socket forward: requests share one kept-alive upstream connection', { 
     ids.add(res.body)
   }
   assert.equal(ids.size, 1, `upstream connections used: ${[...ids].join(', ')}`)
+})
+
+test('Bun socket forward: an idle connection is closed by legate once the server\'s Keep-Alive: timeout (less 1 s) has passed', { skip, timeout: 30_000 }, async () => {
+  const first = (await get('/short-keep-alive')).body
+  await until(() => closed.has(Number(first)), 5000, 100)
+  assert.notEqual((await get('/id')).body, first)
+})
+
+test('Bun socket forward: an answer a retry policy refuses is dropped and the request is tried again', { skip, timeout: 30_000 }, async () => {
+  const res = await get('/flaky', 'GET', 'raw-retry')
+  assert.equal(res.status, 200)
+  assert.equal(res.body, 'again')
+  assert.equal(flaky % 2, 0)
 })
 
 test('Bun socket forward: a chunked answer is decoded and reaches the client whole, trailers dropped', { skip, timeout: 30_000 }, async () => {
