@@ -62,11 +62,12 @@ export async function startNodeAmbassador(options: NodeAmbassadorOptions): Promi
   if (missing.length) ambassador.logger.warn('node started without the ambassador\'s V8 flags: after an idle spell the first requests run unoptimized; start it as `node --no-memory-reducer bin/legate.js ambassador …` (docs/runtimes.md)', { missing })
   const drain = createDrain({ delay: options.drainDelay, timeout: options.drainTimeout, logger: ambassador.logger })
   const { metrics } = ambassador
-  const listen = (port: number, fetch: FetchHandler, routed?: { direction: 'inbound' | 'outbound'; handle: ContextHandler }) => {
+  const listen = (port: number, fetch: FetchHandler, routed?: { direction: 'inbound' | 'outbound'; handle: ContextHandler; failed: (err: unknown) => Response }) => {
     const direction = routed?.direction
     return createListener({
       fetch: direction ? fetch : drain.gate(fetch),
       handle: routed?.handle,
+      failed: routed?.failed,
       port,
       hostname,
       limits: options.limits,
@@ -78,16 +79,19 @@ export async function startNodeAmbassador(options: NodeAmbassadorOptions): Promi
       },
     })
   }
-  // A routed listener: HTTP/1.1 straight to the handler, HTTP/2 and Upgrades through its fetch form.
-  const listenRouted = (port: number, direction: 'inbound' | 'outbound', handle: ContextHandler) => listen(port, fetchHandler(handle), { direction, handle })
+  // A routed listener: HTTP/1.1 straight to the chain (its failures answered by the listener),
+  // HTTP/2 and Upgrades through the guarded handler's fetch form.
+  const { unguarded } = ambassador
+  const listenRouted = (port: number, direction: 'inbound' | 'outbound') =>
+    listen(port, fetchHandler(ambassador.handlers[direction]), { direction, handle: unguarded[direction], failed: unguarded.failed })
   const servers: Listener[] = []
   const port = (s: Listener) => s.port
   try {
     const admin = await listen(options.adminPort ?? 15000, ambassador.admin.fetch)
     servers.push(admin)
-    const outbound = await listenRouted(options.outboundPort ?? 15001, 'outbound', ambassador.handlers.outbound)
+    const outbound = await listenRouted(options.outboundPort ?? 15001, 'outbound')
     servers.push(outbound)
-    const inbound = options.app ? await listenRouted(options.inboundPort ?? 15006, 'inbound', ambassador.handlers.inbound) : undefined
+    const inbound = options.app ? await listenRouted(options.inboundPort ?? 15006, 'inbound') : undefined
     if (inbound) servers.push(inbound)
     ambassador.logger.info('ambassador listening', { admin: port(admin), outbound: port(outbound), inbound: inbound && port(inbound), mesh: options.mesh })
     return {

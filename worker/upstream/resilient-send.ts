@@ -21,7 +21,7 @@ import { createSend, type Send } from './send.ts'
 import { upstreamHeaders } from './forward.ts'
 import { prepareBody } from './replayable-body.ts'
 import { createUpstreams, stopUpstreams, type Upstreams } from './upstreams.ts'
-import type { CallOptions, ServiceUpstream, UpstreamEvents } from './service-upstream.ts'
+import type { CallOptions, ServiceUpstream, TryRequest, UpstreamEvents } from './service-upstream.ts'
 import type { Exchange } from '../exchange.ts'
 import type { RetryBudgetConfig } from './retry-budget.ts'
 
@@ -74,8 +74,10 @@ class CallOf implements CallOptions {
   readonly headers: HeaderReader
   readonly clientIp: string
   constructor(
-    private readonly c: RequestContext,
-    ex: Exchange,
+    readonly c: RequestContext,
+    readonly ex: Exchange,
+    /** The upstream request each try fills in (origin, timeouts, accept) and forwards. */
+    readonly req: UpstreamRequest,
     rule: CompiledRule | undefined,
     readonly replayable: boolean,
   ) {
@@ -161,18 +163,18 @@ export function createResilientSend(options: ResilientSendOptions): ResilientSen
     }
   }
 
+  /** One try of a call: one function for every request, its state in the call's options (no closure per request). */
+  const tryOnce = (t: TryRequest, o: CallOf): Promise<UpstreamResult> => {
+    const req = o.req
+    req.origin = t.origin
+    req.headersTimeout = t.headersTimeout
+    req.requestTimeout = t.requestTimeout
+    req.accept = t.accept
+    o.ex.endpoint = t.origin
+    return platform.forward(o.c, req)
+  }
   const callUpstream = (c: RequestContext, ex: Exchange, upstream: ServiceUpstream, req: UpstreamRequest, rule: CompiledRule | undefined, replayable: boolean) =>
-    upstream.call<UpstreamResult>(
-      (t) => {
-        req.origin = t.origin
-        req.headersTimeout = t.headersTimeout
-        req.requestTimeout = t.requestTimeout
-        req.accept = t.accept
-        ex.endpoint = t.origin
-        return platform.forward(c, req)
-      },
-      new CallOf(c, ex, rule, replayable),
-    )
+    upstream.call(tryOnce, new CallOf(c, ex, req, rule, replayable))
 
   /** A request with a body a retry or a mirror may need again: a small one is buffered first. */
   const sendBuffered = async (c: RequestContext, ex: Exchange, upstream: ServiceUpstream, req: UpstreamRequest, rule: CompiledRule): Promise<UpstreamResult> => {

@@ -42,8 +42,13 @@ export interface TryResult {
   done?: Promise<unknown>
 }
 
-/** One try; rejects when no response head arrived (a `LegateError` `upstream_timeout` / `upstream_unavailable`, or the fetch error). */
-export type TryFn<R extends TryResult> = (req: TryRequest) => Promise<R>
+/**
+ * One try; rejects when no response head arrived (a `LegateError` `upstream_timeout` /
+ * `upstream_unavailable`, or the fetch error). It gets the call's options too, so a caller can
+ * pass one shared function and keep its per-request state in the options object instead of a
+ * closure made per request.
+ */
+export type TryFn<R extends TryResult, O extends CallOptions = CallOptions> = (req: TryRequest, options: O) => Promise<R>
 
 export interface CallOptions {
   retry?: RetryPolicy | undefined
@@ -88,7 +93,7 @@ export interface ServiceUpstream {
   readonly config: ServiceConfig
   readonly set: EndpointSet
   /** Runs one client request through the service. Throws a `LegateError` for local replies. */
-  call<R extends TryResult>(tryFn: TryFn<R>, options: CallOptions): Promise<R>
+  call<R extends TryResult, O extends CallOptions>(tryFn: TryFn<R, O>, options: O): Promise<R>
   /** Picks an endpoint without a try (mirrors, tests). */
   pick(key?: string): Endpoint
   /** Internals kept across config versions. */
@@ -238,7 +243,7 @@ export function createServiceUpstream(config: ServiceConfig, options: ServiceUps
    * `retrying` with nothing to retry, without its async frame, loop state and second
    * continuation: this is every plain request's path.
    */
-  function once<R extends TryResult>(tryFn: TryFn<R>, o: CallOptions): Promise<R> {
+  function once<R extends TryResult, O extends CallOptions>(tryFn: TryFn<R, O>, o: O): Promise<R> {
     budget.request()
     const requestMs = o.timeouts?.request ?? 0
     const tryMs = o.timeouts?.backendRequest ?? 0
@@ -257,7 +262,7 @@ export function createServiceUpstream(config: ServiceConfig, options: ServiceUps
           headersTimeout: Number.isFinite(headersTimeout) ? headersTimeout : 0,
           requestTimeout: Number.isFinite(left) ? left : 0,
           accept: outlier ? (status, grpcStatus) => (record(endpoint, { kind: 'response', status, grpcStatus }), true) : acceptAll,
-        })
+        }, o)
       } catch (err) {
         tried = Promise.reject(err)
       }
@@ -266,8 +271,10 @@ export function createServiceUpstream(config: ServiceConfig, options: ServiceUps
     }
     return tried.then(
       (result) => {
-        if (result.delivered && result.done) result.done.then(() => settleTry(endpoint), () => settleTry(endpoint))
-        else settleTry(endpoint)
+        if (result.delivered && result.done) {
+          const settle = () => settleTry(endpoint)
+          result.done.then(settle, settle)
+        } else settleTry(endpoint)
         return result
       },
       (err) => {
@@ -277,12 +284,12 @@ export function createServiceUpstream(config: ServiceConfig, options: ServiceUps
     )
   }
 
-  function call<R extends TryResult>(tryFn: TryFn<R>, o: CallOptions): Promise<R> {
+  function call<R extends TryResult, O extends CallOptions>(tryFn: TryFn<R, O>, o: O): Promise<R> {
     return breaker || (o.retry && o.replayable && o.retry.attempts > 0) ? retrying(tryFn, o) : once(tryFn, o)
   }
 
   /** Every other request: the breaker's slots, and tries until one is delivered or the retries run out. */
-  async function retrying<R extends TryResult>(tryFn: TryFn<R>, o: CallOptions): Promise<R> {
+  async function retrying<R extends TryResult, O extends CallOptions>(tryFn: TryFn<R, O>, o: O): Promise<R> {
     budget.request()
     if (breaker && !breaker.admitRequest()) throw new LegateError('circuit_open', `service "${name}" is over its request limit`, { status: 503 })
     const requestMs = o.timeouts?.request ?? 0
@@ -335,7 +342,7 @@ export function createServiceUpstream(config: ServiceConfig, options: ServiceUps
                     return !retry
                   }
                 : acceptAll,
-          })
+          }, o)
           if (result.delivered || !retry) {
             if (result.delivered && result.done) {
               // One continuation frees the try's slots and then the request's (see finally).

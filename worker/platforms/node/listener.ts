@@ -42,6 +42,8 @@ export interface ListenerOptions {
   fetch: FetchHandler
   /** Routed listeners: HTTP/1.1 requests go to the core directly (see request-context.ts). */
   handle?: ContextHandler
+  /** Given when `handle` may reject or throw: the answer for what it failed with (else the connection is cut). */
+  failed?: (err: unknown) => Response
   port: number
   hostname?: string
   limits?: Partial<ListenerLimits>
@@ -176,7 +178,7 @@ export function createListener(options: ListenerOptions): Promise<Listener> {
     }
     const env: NodeBindings = { incoming: req, outgoing: res }
     if (maxBody > 0) env.maxBodyBytes = maxBody
-    serveContext(handle, url, req, res, env)
+    serveContext(handle, url, req, res, env, options.failed)
   })
 
   h1.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {

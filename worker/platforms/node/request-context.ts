@@ -164,10 +164,21 @@ async function writeAnswer(response: Response, outgoing: ServerResponse): Promis
   }
 }
 
-/** Serves one HTTP/1.1 request, whose URL is `requestUrl(incoming)`, with `handle`. */
-export function serveContext(handle: ContextHandler, url: string, incoming: IncomingMessage, outgoing: ServerResponse, env: NodeBindings): void {
-  handle(new NodeContext(url, incoming.method ?? 'GET', env)).then(
+/**
+ * Serves one HTTP/1.1 request, whose URL is `requestUrl(incoming)`, with `handle`. With
+ * `failed`, `handle` is the core's handler without a rejection handler of its own
+ * (`Ambassador.unguarded`): what it throws or rejects with is answered here, in the one
+ * continuation every request has anyway.
+ */
+export function serveContext(handle: ContextHandler, url: string, incoming: IncomingMessage, outgoing: ServerResponse, env: NodeBindings, failed?: (err: unknown) => Response): void {
+  let answer: Promise<Response>
+  try {
+    answer = handle(new NodeContext(url, incoming.method ?? 'GET', env))
+  } catch (err) {
+    answer = Promise.reject(err)
+  }
+  answer.then(
     (response) => (response === RESPONSE_ALREADY_SENT ? undefined : writeAnswer(response, outgoing)),
-    () => outgoing.destroy(),
+    failed ? (err: unknown) => writeAnswer(failed(err), outgoing) : () => void outgoing.destroy(),
   )
 }

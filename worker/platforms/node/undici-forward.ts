@@ -67,17 +67,29 @@ function headersToFlat(h: Headers): string[] {
   return out
 }
 
+/**
+ * Whether a raw header name can be hop-by-hop at all: only names of a hop-by-hop field's
+ * length (2, 7, 10, 14, 17) or starting with "proxy" are, so most response fields (Server,
+ * Date, Content-Type, ETag, ...) skip the lowercased copy and the set lookup.
+ */
+const mayBeHopByHop = (name: Buffer): boolean => {
+  const n = name.length
+  return n === 2 || n === 7 || n === 10 || n === 14 || n === 17 || (n >= 6 && (name[0]! | 0x20) === 0x70)
+}
+
 /** Response headers for the client as a flat list: hop-by-hop removed, then the route's edits. */
 function downstream(raw: Buffer[], req: UpstreamRequest): string[] {
   const out: string[] = []
   let named: string[] | undefined
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i]!.toString('latin1')
-    const lower = name.toLowerCase()
     const value = raw[i + 1]!.toString('latin1')
-    if (isHopByHop(lower)) {
-      if (lower === 'connection' && !namesNoOtherHeader(value)) (named ??= []).push(...connectionNamed(value))
-      continue
+    if (mayBeHopByHop(raw[i]!)) {
+      const lower = name.toLowerCase()
+      if (isHopByHop(lower)) {
+        if (lower === 'connection' && !namesNoOtherHeader(value)) (named ??= []).push(...connectionNamed(value))
+        continue
+      }
     }
     out.push(name, value)
   }
