@@ -7,7 +7,7 @@ import type { HttpBindings } from '@hono/node-server'
 import type { Platform } from '../../platform.ts'
 import { createUndiciForward, type UndiciForwardOptions } from './undici-forward.ts'
 import { createFileStateStore } from './state-file.ts'
-import { createBatchedLog } from '../../observe/batched-log.ts'
+import { createByteLog } from './byte-log.ts'
 import { createProtocolForward, type ProtocolForward } from './protocol-forward.ts'
 import { RawHeaderReader } from './raw-headers.ts'
 
@@ -32,7 +32,7 @@ export function createNodePlatform(options: NodePlatformOptions): NodePlatform {
   const upstream = createUndiciForward({ ...options, connectorFor: (origin, timeout) => protocols?.connectorFor(origin, timeout) })
   protocols = createProtocolForward({ base: upstream.forward, retainBase: (origins) => upstream.retain(origins), connectTimeout: options.connectTimeout })
   const stream = options.logStream ?? process.stdout
-  const log = createBatchedLog((text) => stream.write(text))
+  const log = createByteLog((bytes) => stream.write(bytes))
   process.once('exit', log.flush)
   return {
     name: 'node',
