@@ -10,24 +10,19 @@
  */
 import { test, before, after } from 'node:test'
 import assert from 'node:assert/strict'
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
-import { writeFileSync } from 'node:fs'
-import { join } from 'node:path'
 import { gzipSync } from 'node:zlib'
 import { request as httpRequest } from 'node:http'
-import { createSigner, rawRequest, startUpstream, tempDir, until, type Upstream } from './helpers.ts'
+import { rawRequest, startUpstream, until, type Upstream } from './helpers.ts'
+import { freePort, skipWithoutBun as skip, startBunAmbassador, type BunAmbassador } from './bun-ambassador.ts'
 
-const root = new URL('../../', import.meta.url).pathname
-const bun = join(root, 'node_modules/.bin/bun')
-const hasBun = spawnSync(bun, ['--version']).status === 0
 const GZ = gzipSync(Buffer.from('hello from a compressed upstream '.repeat(40)))
 
-let echo: Upstream, gz: Upstream, slow: Upstream, big: Upstream, child: ChildProcess | undefined, outbound = 0
+let echo: Upstream, gz: Upstream, slow: Upstream, big: Upstream, ambassador: BunAmbassador | undefined, outbound = 0
 let slowClosedEarly = 0
 const BIG = Buffer.alloc(200 * 1024, 'b')
 
 before(async () => {
-  if (!hasBun) return
+  if (skip) return
   echo = await startUpstream('echo')
   gz = await startUpstream('gz', (req, res) => {
     req.resume()
@@ -47,12 +42,7 @@ before(async () => {
     res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': BIG.length })
     res.end(BIG)
   })
-  const { createServer } = await import('node:net')
-  const free = () => new Promise<number>((resolve) => { const s = createServer().listen(0, '127.0.0.1', () => { const p = (s.address() as { port: number }).port; s.close(() => resolve(p)) }) })
-  const nobody = `http://127.0.0.1:${await free()}`
-  const signer = await createSigner()
-  const dir = tempDir()
-  writeFileSync(join(dir, 'trust.json'), JSON.stringify(signer.trust.jwks))
+  const nobody = `http://127.0.0.1:${await freePort()}`
   const config = {
     mesh: 'demo',
     services: [
@@ -80,26 +70,18 @@ before(async () => {
       },
     ],
   }
-  writeFileSync(join(dir, 'c.jws'), await signer.sign(config, 1))
-  const admin = await free()
-  outbound = await free()
-  child = spawn(bun, ['bin/legate.js', 'ambassador', '--config-file', join(dir, 'c.jws'), '--mesh', 'demo', '--trust', join(dir, 'trust.json'), '--admin', String(admin), '--outbound', String(outbound), '--log-level', 'silent'], { cwd: root, stdio: 'ignore' })
-  await until(async () => (await fetch(`http://127.0.0.1:${admin}/readyz`).catch(() => undefined))?.status === 200, 60_000, 100)
+  ambassador = await startBunAmbassador(config)
+  outbound = ambassador.outbound
 })
 
 after(async () => {
-  if (child && child.exitCode === null) {
-    const exited = new Promise((r) => child!.once('exit', r))
-    child.kill('SIGTERM')
-    await exited
-  }
+  await ambassador?.close()
   await echo?.close()
   await gz?.close()
   await slow?.close()
   await big?.close()
 })
 
-const skip = hasBun ? false : 'bun not installed'
 
 test('Bun: request headers upstream as on the portable path', { skip, timeout: 30_000 }, async () => {
   const res = await rawRequest(outbound, {

@@ -9,24 +9,17 @@
  */
 import { test, before, after } from 'node:test'
 import assert from 'node:assert/strict'
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
-import { writeFileSync } from 'node:fs'
-import { join } from 'node:path'
 import { createServer, type Server, type Socket } from 'node:net'
 import { request as httpRequest } from 'node:http'
-import { createSigner, rawRequest, tempDir, until } from './helpers.ts'
-
-const root = new URL('../../', import.meta.url).pathname
-const bun = join(root, 'node_modules/.bin/bun')
-const hasBun = spawnSync(bun, ['--version']).status === 0
-const skip = hasBun ? false : 'bun not installed'
+import { rawRequest, until } from './helpers.ts'
+import { skipWithoutBun as skip, startBunAmbassador, type BunAmbassador } from './bun-ambassador.ts'
 
 const BIG = Buffer.alloc(4 * 1024 * 1024)
 for (let i = 0; i < BIG.length; i++) BIG[i] = i % 251
 
 let upstream: Server
 let connections = 0
-let child: ChildProcess | undefined
+let ambassador: BunAmbassador | undefined
 let outbound = 0
 const requests: string[] = []
 const closed = new Set<number>()
@@ -82,7 +75,7 @@ function answer(socket: Socket & { dieOnNext?: boolean; id?: number }, head: str
 }
 
 before(async () => {
-  if (!hasBun) return
+  if (skip) return
   upstream = createServer((socket: Socket & { id?: number }) => {
     socket.id = ++connections
     socket.on('close', () => closed.add(socket.id!))
@@ -100,37 +93,19 @@ before(async () => {
   })
   await new Promise<void>((resolve) => upstream.listen(0, '127.0.0.1', resolve))
   const port = (upstream.address() as { port: number }).port
-  const free = () =>
-    new Promise<number>((resolve) => {
-      const s = createServer().listen(0, '127.0.0.1', () => {
-        const p = (s.address() as { port: number }).port
-        s.close(() => resolve(p))
-      })
-    })
-  const signer = await createSigner()
-  const dir = tempDir()
-  writeFileSync(join(dir, 'trust.json'), JSON.stringify(signer.trust.jwks))
-  const config = {
+  ambassador = await startBunAmbassador({
     mesh: 'demo',
     services: [{ name: 'raw', endpoints: [`http://127.0.0.1:${port}`] }],
     routes: [
       { name: 'raw-timeout', hostnames: ['raw-timeout'], rules: [{ backendRefs: [{ name: 'raw' }], timeouts: { backendRequest: '300ms' } }] },
       { name: 'raw-retry', hostnames: ['raw-retry'], rules: [{ backendRefs: [{ name: 'raw' }], retry: { attempts: 2, codes: [503], backoff: '1ms' } }] },
     ],
-  }
-  writeFileSync(join(dir, 'c.jws'), await signer.sign(config, 1))
-  const admin = await free()
-  outbound = await free()
-  child = spawn(bun, ['bin/legate.js', 'ambassador', '--config-file', join(dir, 'c.jws'), '--mesh', 'demo', '--trust', join(dir, 'trust.json'), '--admin', String(admin), '--outbound', String(outbound), '--log-level', 'silent'], { cwd: root, stdio: 'ignore' })
-  await until(async () => (await fetch(`http://127.0.0.1:${admin}/readyz`).catch(() => undefined))?.status === 200, 60_000, 100)
+  })
+  outbound = ambassador.outbound
 })
 
 after(async () => {
-  if (child && child.exitCode === null) {
-    const exited = new Promise((r) => child!.once('exit', r))
-    child.kill('SIGTERM')
-    await exited
-  }
+  await ambassador?.close()
   upstream?.close()
 })
 
