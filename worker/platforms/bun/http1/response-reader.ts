@@ -55,8 +55,6 @@ const enum State {
 const HEAD_END = Buffer.from('\r\n\r\n')
 const CRLF = Buffer.from('\r\n')
 const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/
-// Left in a line once the head is split at CRLF: a bare CR or LF, or NUL (request smuggling's tools).
-const BARE_CR_LF_NUL = /[\r\n\0]/
 const DIGITS = /^\d{1,15}$/
 
 export class ResponseReader {
@@ -212,22 +210,25 @@ export class ResponseReader {
 
   /** `extra`: the bytes that follow the head in this read. */
   private onHead(text: string, extra: number): void {
-    const lines = text.split('\r\n')
-    const { status, minor, statusText } = statusLine(lines[0]!)
+    // Read by index, not split: no array of lines and no string per line (the head runs per answer).
+    if (text.indexOf('\0') >= 0) throw new ResponseSyntaxError('a bare CR, LF or NUL in the response head')
+    let eol = lineEnd(text, 0)
+    const { status, minor, statusText } = statusLine(text.slice(0, eol))
     const fields: string[] = []
     let length = -2
     let transferEncoding: string | undefined
     let close = false
     let keepAlive = false
     let keepAliveMs: number | undefined
-    for (let i = 1; i < lines.length; i++) {
-      const line = lines[i]!
-      const colon = line.indexOf(':')
-      if (line.charCodeAt(0) === 32 || line.charCodeAt(0) === 9) throw new ResponseSyntaxError('obsolete line folding in the response head')
-      if (BARE_CR_LF_NUL.test(line)) throw new ResponseSyntaxError('a bare CR, LF or NUL in the response head')
-      if (colon <= 0) throw new ResponseSyntaxError(`a response field without a name: ${JSON.stringify(line.slice(0, 60))}`)
-      const name = lowerName(line.slice(0, colon))
-      const value = trimOws(line.slice(colon + 1))
+    while (eol < text.length) {
+      const start = eol + 2
+      eol = lineEnd(text, start)
+      const first = text.charCodeAt(start)
+      if (first === 32 || first === 9) throw new ResponseSyntaxError('obsolete line folding in the response head')
+      const colon = text.indexOf(':', start)
+      if (colon <= start || colon > eol) throw new ResponseSyntaxError(`a response field without a name: ${JSON.stringify(text.slice(start, Math.min(eol, start + 60)))}`)
+      const name = lowerName(text.slice(start, colon))
+      const value = owsTrimmed(text, colon + 1, eol)
       switch (name) {
         case 'content-length': {
           // A list of one repeated value is allowed (RFC 9110 §8.6); differing values are smuggling.
@@ -301,7 +302,6 @@ function statusLine(line: string): { status: number; minor: number; statusText: 
   const status = ok ? digit(line, 9) * 100 + digit(line, 10) * 10 + digit(line, 11) : NaN
   if (!(status >= 0)) throw new ResponseSyntaxError(`not an HTTP/1.x status line: ${JSON.stringify(line.slice(0, 60))}`)
   if (status < 100) throw new ResponseSyntaxError(`status ${status} is not a status code`)
-  if (BARE_CR_LF_NUL.test(line)) throw new ResponseSyntaxError('a bare CR, LF or NUL in the response head')
   return { status, minor, statusText: line.length > 13 ? line.slice(13) : '' }
 }
 
@@ -337,13 +337,24 @@ function sameLength(value: string): number {
   return length
 }
 
-/** SP and HTAB only (RFC 9110 §5.6.3), unlike String#trim. */
-function trimOws(s: string): string {
-  let a = 0
-  let b = s.length
-  while (a < b && (s.charCodeAt(a) === 32 || s.charCodeAt(a) === 9)) a++
-  while (b > a && (s.charCodeAt(b - 1) === 32 || s.charCodeAt(b - 1) === 9)) b--
-  return a === 0 && b === s.length ? s : s.slice(a, b)
+/** `text[a, b)` without leading and trailing SP and HTAB (RFC 9110 §5.6.3), unlike String#trim. */
+function owsTrimmed(text: string, a: number, b: number): string {
+  while (a < b && (text.charCodeAt(a) === 32 || text.charCodeAt(a) === 9)) a++
+  while (b > a && (text.charCodeAt(b - 1) === 32 || text.charCodeAt(b - 1) === 9)) b--
+  return text.slice(a, b)
+}
+
+/**
+ * Where the line from `start` ends (its CRLF, or the end of the head). A CR or LF that is not
+ * part of a CRLF is refused: bare ones are request smuggling's tools.
+ */
+function lineEnd(text: string, start: number): number {
+  let eol = text.indexOf('\r\n', start)
+  if (eol < 0) eol = text.length
+  const cr = text.indexOf('\r', start)
+  const lf = text.indexOf('\n', start)
+  if ((cr >= 0 && cr < eol) || (lf >= 0 && lf < eol + 1)) throw new ResponseSyntaxError('a bare CR, LF or NUL in the response head')
+  return eol
 }
 
 /** The hex size of a chunk-size line `[off, eol)`, extensions ignored. */
