@@ -17,7 +17,7 @@ import type { Direction, Exchange } from '../exchange.ts'
 import type { Platform, UpstreamRequest, RequestContext } from '../platform.ts'
 import type { LegateMetrics } from '../observe/legate-metrics.ts'
 import type { CounterSeries, HistogramSeries } from '../observe/metrics.ts'
-import type { Logger } from '../observe/access-log.ts'
+import type { AccessRecord, Logger } from '../observe/access-log.ts'
 import { requestId, REQUEST_ID_HEADER } from '../observe/request-id.ts'
 import { childTrace, TRACEPARENT_HEADER } from '../observe/trace-context.ts'
 import { localReply, localReplyFor } from '../local-reply.ts'
@@ -134,6 +134,9 @@ export function createChain(options: ChainOptions): Chain {
     return series
   }
 
+  /** The access record, one for all requests: `logger.access` writes the line at once and keeps nothing of it. */
+  const line: AccessRecord = { requestId: '', traceId: '', direction: '', method: '', host: '', path: '', route: '', service: '', endpoint: '', status: 0, duration: 0, bytes: 0, reason: '', grpcStatus: undefined }
+
   function record(ex: Exchange, status: number, bytes: number) {
     const seconds = (performance.now() - ex.start) / 1000
     const series = seriesOf(ex)
@@ -142,25 +145,22 @@ export function createChain(options: ChainOptions): Chain {
     if (ex.reason) metrics.localReplies.inc([ex.reason])
     if (ex.grpcStatus !== undefined) metrics.grpcResponses.inc([ex.direction, ex.route, ex.service, ex.grpcStatus])
     if (logger.accessEnabled) {
-      logger.access(
-        {
-          requestId: ex.requestId,
-          traceId: ex.trace.traceId,
-          direction: ex.direction,
-          method: ex.method,
-          host: ex.host,
-          path: ex.path,
-          route: ex.route,
-          service: ex.service,
-          endpoint: ex.endpoint,
-          status,
-          duration: seconds,
-          bytes,
-          reason: ex.reason,
-          grpcStatus: ex.grpcStatus,
-        },
-        ex.time,
-      )
+      const r = line
+      r.requestId = ex.requestId
+      r.traceId = ex.trace.traceId
+      r.direction = ex.direction
+      r.method = ex.method
+      r.host = ex.host
+      r.path = ex.path
+      r.route = ex.route
+      r.service = ex.service
+      r.endpoint = ex.endpoint
+      r.status = status
+      r.duration = seconds
+      r.bytes = bytes
+      r.reason = ex.reason
+      r.grpcStatus = ex.grpcStatus
+      logger.access(r, ex.time)
     }
   }
 

@@ -33,6 +33,7 @@ export interface Logger {
   readonly level: LogLevel
   /** Access lines are written at info. */
   readonly accessEnabled: boolean
+  /** Writes the line before it returns and keeps no reference to `record` (callers reuse one). */
   access(record: AccessRecord, time: number): void
   debug(msg: string, fields?: Record<string, unknown>): void
   info(msg: string, fields?: Record<string, unknown>): void

@@ -80,26 +80,33 @@ export function createRegistry(): MetricsRegistry {
 
   return {
     counter(name, help, labelNames) {
-      const series = new Map<string, number>()
+      // One cell per series: a resolved series (the per-request path) adds to its cell, no map lookups.
+      const series = new Map<string, { v: number }>()
+      const cellOf = (key: string) => {
+        let cell = series.get(key)
+        if (!cell) series.set(key, (cell = { v: 0 }))
+        return cell
+      }
       register(name, {
         render(out) {
           out.push(`# HELP ${name} ${escapeHelp(help)}`, `# TYPE ${name} counter`)
-          for (const [key, v] of series) out.push(`${name}${labelText(labelNames, key)} ${formatNumber(v)}`)
+          for (const [key, cell] of series) out.push(`${name}${labelText(labelNames, key)} ${formatNumber(cell.v)}`)
         },
       })
       return {
         inc(labels, n = 1) {
           checkLabels(name, labelNames, labels)
-          const key = labels.join(SEP)
-          series.set(key, (series.get(key) ?? 0) + n)
+          cellOf(labels.join(SEP)).v += n
         },
-        get: (labels) => series.get(labels.join(SEP)) ?? 0,
+        get: (labels) => series.get(labels.join(SEP))?.v ?? 0,
         series(labels) {
           checkLabels(name, labelNames, labels)
           const key = labels.join(SEP)
+          // Made at the first increment, as `inc` would: a series appears once it has counted.
+          let cell: { v: number } | undefined
           return {
             inc(n = 1) {
-              series.set(key, (series.get(key) ?? 0) + n)
+              ;(cell ??= cellOf(key)).v += n
             },
           }
         },

@@ -6,13 +6,16 @@
  *
  * The block is hex-encoded natively where the runtime can (`Uint8Array.prototype.toHex`,
  * else Node's and Bun's `Buffer`), and by a JS loop elsewhere. On Node the loop was a
- * measured hot spot: V8 deoptimized it once under load ("insufficient type feedback") and
- * never optimized it again, so every refill ran 8,192 digit stores in the interpreter, about
- * 5.5 µs per request of a bench profile (40 random bytes a request); `Buffer` encodes the
- * 4 KiB block in a few µs whatever the JIT does.
+ * measured hot spot: under load V8 optimized and deoptimized it over and over ("insufficient
+ * type feedback", ~1,350 bailouts in 20 s), so refills ran their 8,192 digit stores (then a
+ * 4 KiB block) in the interpreter, 5.5-8 µs per request of a bench profile (40 random bytes a
+ * request); `Buffer` encodes the block in a few µs whatever the JIT does.
  * @module
  */
-const POOL = new Uint8Array(4096)
+// 64 KiB, the most one getRandomValues call fills: a call's fixed cost, not its bytes, was
+// what showed in CPU profiles (randomFillSync 0.3-0.5 µs per request with a 4 KiB pool,
+// refilled every ~100 requests; now every ~1,600). The hex text is 128 KiB, one string.
+const POOL = new Uint8Array(65536)
 let poolHex = ''
 let offset = POOL.length
 

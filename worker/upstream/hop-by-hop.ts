@@ -17,8 +17,30 @@ export const HOP_BY_HOP: ReadonlySet<string> = new Set([
   'http2-settings',
 ])
 
-/** True for a lowercase header name that must not cross the proxy. */
-export const isHopByHop = (lowerName: string): boolean => HOP_BY_HOP.has(lowerName) || lowerName.startsWith('proxy-')
+/**
+ * True for a lowercase header name that must not cross the proxy. The names of HOP_BY_HOP
+ * compared by length first: this runs for every request and response field, most of which
+ * no hop-by-hop name has the length of, and a set lookup hashes the (fresh) name each time.
+ */
+export const isHopByHop = (lowerName: string): boolean => {
+  switch (lowerName.length) {
+    case 2:
+      return lowerName === 'te'
+    case 7:
+      if (lowerName === 'trailer' || lowerName === 'upgrade') return true
+      break
+    case 10:
+      if (lowerName === 'connection' || lowerName === 'keep-alive') return true
+      break
+    case 14:
+      if (lowerName === 'http2-settings') return true
+      break
+    case 17:
+      if (lowerName === 'transfer-encoding') return true
+      break
+  }
+  return lowerName.startsWith('proxy-')
+}
 
 /**
  * True when a `Connection` value names nothing but `keep-alive` or `close` (the usual case),
