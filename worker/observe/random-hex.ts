@@ -56,8 +56,9 @@ function refill() {
 /** `bytes` random bytes as lowercase hex (`bytes` ≤ 64). Never all zeros, which W3C ids forbid. */
 export function randomHex(bytes: number): string {
   if (offset + bytes > POOL.length) refill()
-  let any = 0
-  for (let i = offset; i < offset + bytes; i++) any |= POOL[i]!
+  // A first byte other than zero settles it (255 times in 256) without a loop over the rest.
+  let any = POOL[offset]!
+  for (let i = offset + 1; any === 0 && i < offset + bytes; i++) any |= POOL[i]!
   const out = poolHex.slice(offset * 2, (offset + bytes) * 2)
   offset += bytes
   return any === 0 ? randomHex(bytes) : out

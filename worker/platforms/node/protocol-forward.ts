@@ -121,7 +121,9 @@ export function createProtocolForward(options: ProtocolForwardOptions): Protocol
     const settings = table.get(req.origin)
     const protocol = settings?.protocol ?? declared.get(req.origin) ?? 'http'
     if (settings?.tls?.error) return Promise.reject(new LegateError('upstream_unavailable', `TLS settings for ${req.origin}: ${settings.tls.error}`))
-    if (protocol === 'http' && env.incoming instanceof Http2ServerRequest) {
+    // An HTTP/2 client's request (its httpVersionMajor is a getter returning 2): one field read,
+    // where `instanceof` walked the HTTP/1 request's prototype chain on every request.
+    if (protocol === 'http' && env.incoming.httpVersionMajor === 2 && env.incoming instanceof Http2ServerRequest) {
       // Its streamed body went to an earlier try: never send what is left of it as if whole.
       if (handedOver.has(env.incoming)) return Promise.reject(new LegateError('upstream_unavailable', `the request body already went to another endpoint and cannot be sent to ${req.origin}`))
       if (fromHttp2(env.incoming, req)) handedOver.add(env.incoming)
