@@ -285,7 +285,8 @@ backend be
         // `legate ambassador` under Deno uses the Deno entry (Deno.serve, fetch upstream).
         return withAccessLog({
           cmd: BIN('deno'),
-          args: ['run', '-A', join(ROOT, 'cli/main.ts'), ...legateArgs(ctx, this.port)],
+          // V8's memory reducer drops compiled code after idle, as on Node (docs/runtimes.md).
+          args: ['run', '-A', '--v8-flags=--no-memory-reducer', join(ROOT, 'cli/main.ts'), ...legateArgs(ctx, this.port)],
           env: { DENO_NO_UPDATE_CHECK: '1' },
           readyUrl: `http://127.0.0.1:${this.port + 200}/readyz`,
         })
