@@ -21,7 +21,7 @@ import type { ResponseHead } from './http1/response-reader.ts'
 const SMALL = 64 * 1024
 /** Body-less requests of these methods may be resent on a new connection when a kept-alive one was stale. */
 const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'DELETE', 'TRACE'])
-// What a request target or a field value must not hold to be written into a head as is.
+// A request target with these is left to fetch; a head with non-ASCII (latin1) values is written as bytes.
 const UNSAFE_TARGET = /[\x00-\x20\x7f]/
 const NON_ASCII = /[^\x00-\x7f]/
 
@@ -48,7 +48,7 @@ export function createSocketForward(fallback: UpstreamForward, pools = new Conne
   return forward
 }
 
-/** The client's fields minus hop-by-hop, Host and `drop`, then the hop's own (`set`) and Host. */
+/** Host, then the client's fields minus hop-by-hop ones, Host and `drop`, then the hop's own (`set`). */
 function headFromFields(fields: HeadersJson, req: UpstreamRequest): string {
   const conn = fields.connection as string | undefined
   const named = namesNoOtherHeader(conn) ? undefined : connectionNamed(conn)
