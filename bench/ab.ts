@@ -15,15 +15,14 @@
  */
 import { mkdtempSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { join, resolve } from 'node:path'
+import { join } from 'node:path'
 import { parseArgs } from 'node:util'
-import { installCleanup, start, stdoutTo, stopAll, treeCpu, treeRssMb, waitForPort, PROXY_CORE, sleep, type AbPeer as Peer } from './lib/proc.ts'
+import { installCleanup, start, stopAll, treeCpu, treeRssMb, waitForPort, PROXY_CORE, sleep, type AbPeer as Peer } from './lib/proc.ts'
 import { runWrk } from './lib/wrk.ts'
-import { prepareLegate } from './lib/legate.ts'
+import { nodeLegatePeers, prepareLegate } from './lib/legate.ts'
 import { nativeOpenLoop } from './lib/openloop-native.ts'
 import { runOpenLoopChild } from './lib/open-loop-child.ts'
 import type { OpenLoopResult } from './lib/open-loop.ts'
-import { AMBASSADOR_NODE_FLAGS } from '../worker/platforms/node/heap-tuning.ts'
 
 const { values } = parseArgs({
   options: {
@@ -63,23 +62,7 @@ const peers: Peer[] = [
     },
   },
 ]
-for (const [i, spec] of values.legate!.entries()) {
-  const eq = spec.indexOf('=')
-  const name = eq > 0 ? spec.slice(0, eq) : `legate ${i + 1}`
-  const [path, ...nodeFlags] = (eq > 0 ? spec.slice(eq + 1) : spec).split(' ').filter(Boolean)
-  const entry = resolve(ROOT, path!)
-  const port = PORT + 10 + 2 * i
-  peers.push({
-    name,
-    port,
-    host: files.host,
-    launch() {
-      const args = [entry, 'ambassador', '--config-file', files.configFile, '--mesh', files.mesh, '--trust', files.jwks, '--outbound', String(port), '--admin', String(port + 1), '--log-level', values['log-level']!]
-      const q = stdoutTo(process.execPath, [...AMBASSADOR_NODE_FLAGS, ...nodeFlags, ...args])
-      return start(name, q.cmd, q.args, { core: PROXY_CORE })
-    },
-  })
-}
+peers.push(...nodeLegatePeers(values.legate!, files, PORT + 10, values['log-level']!))
 
 const fixedRate = (peer: Peer, seconds: number): Promise<OpenLoopResult> =>
   runOpenLoopChild({ url: `http://127.0.0.1:${peer.port}/100b`, rate, durationS: seconds, warmupS: 0.5, connections: 64, host: peer.host })

@@ -6,7 +6,9 @@
  */
 import { spawnSync } from 'node:child_process'
 import { writeFileSync, readFileSync, existsSync } from 'node:fs'
-import { join } from 'node:path'
+import { join, resolve } from 'node:path'
+import { start, stdoutTo, PROXY_CORE, type AbPeer } from './proc.ts'
+import { AMBASSADOR_NODE_FLAGS } from '../../worker/platforms/node/heap-tuning.ts'
 
 export const MESH = 'bench'
 export const SERVICE = 'echo'
@@ -72,4 +74,29 @@ export function prepareLegate(dir: string, upstreamUrl: string, doc = meshDocume
 export function ambassadorAvailable(): string | undefined {
   const r = spawnSync(process.execPath, [join(ROOT, 'bin/legate.js'), 'ambassador', '--help'], { encoding: 'utf8', cwd: ROOT })
   return r.status === 0 && r.stdout.includes('--config-file') ? undefined : '`legate ambassador` does not exist yet (bin/legate.js ambassador --help)'
+}
+
+/**
+ * The legate builds of an A/B run on Node, from `--legate 'name=path/to/legate.js [node flags]'`
+ * specs: each started with the ambassador's node flags (and its own), the access log at
+ * `logLevel` to /dev/null, on ports from `basePort` (two per build: outbound, admin).
+ */
+export function nodeLegatePeers(specs: string[], files: LegateFiles, basePort: number, logLevel: string): AbPeer[] {
+  return specs.map((spec, i) => {
+    const eq = spec.indexOf('=')
+    const name = eq > 0 ? spec.slice(0, eq) : `legate ${i + 1}`
+    const [path, ...nodeFlags] = (eq > 0 ? spec.slice(eq + 1) : spec).split(' ').filter(Boolean)
+    const entry = resolve(ROOT, path!)
+    const port = basePort + 2 * i
+    return {
+      name,
+      port,
+      host: files.host,
+      launch() {
+        const args = [entry, 'ambassador', '--config-file', files.configFile, '--mesh', files.mesh, '--trust', files.jwks, '--outbound', String(port), '--admin', String(port + 1), '--log-level', logLevel]
+        const q = stdoutTo(process.execPath, [...AMBASSADOR_NODE_FLAGS, ...nodeFlags, ...args])
+        return start(name, q.cmd, q.args, { core: PROXY_CORE })
+      },
+    }
+  })
 }
