@@ -128,9 +128,10 @@ export class Connection {
     this.closed = true
     this.pool.forget(this)
     try {
-      if (this.reader.close()) return
+      // Ends a body framed by the close; nothing when no response was under way.
+      this.reader.close()
     } catch (err) {
-      return this.failWith(error ?? (err as Error), true)
+      this.failWith(error ?? (err as Error), true)
     }
   }
 
