@@ -1,6 +1,6 @@
 /**
  * Deno's pieces of a served ambassador: `Deno.serve` listeners, `Deno` file APIs, and the
- * upstream leg through Deno's fetch (the portable forward).
+ * upstream leg through Deno's fetch (the small-body fast path, else the portable forward).
  * @module
  */
 import type { ServerRuntime } from '../web/server-ambassador.ts'
