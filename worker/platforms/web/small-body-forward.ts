@@ -1,8 +1,9 @@
 /**
  * The fetch upstream leg of Deno, and of Bun for what its socket forward does not take:
- * the portable fetch forward (`upstream/forward.ts`), except that a response with a Content-Length of at most 64 KiB is read whole with the
- * runtime's native `arrayBuffer()` and answered from memory, skipping the byte-counting web stream the
- * portable path pipes every body through. Larger or unsized responses, and requests the
+ * the portable fetch forward (`upstream/forward.ts`), except that a response with a
+ * Content-Length of at most 64 KiB is read whole with the runtime's native `arrayBuffer()`
+ * and answered from memory, skipping the byte-counting web stream the portable path pipes
+ * every body through. Larger or unsized responses, and requests the
  * fast path does not cover (timeouts, request bodies), take the portable path unchanged.
  * On Bun the headers go both ways without a field-by-field `Headers` copy (see below).
  * @module
