@@ -109,7 +109,6 @@ class UpstreamCall implements Exchange {
   private phase = Phase.Waiting
   private resolve!: (result: UpstreamResult) => void
   private reject!: (err: unknown) => void
-  private status = 0
   private response: ResponseHead | undefined
   /** A small body: the one chunk that held it whole, or the buffer it is copied into. */
   private gathered: Uint8Array | undefined
@@ -143,7 +142,6 @@ class UpstreamCall implements Exchange {
 
   head(head: ResponseHead): void {
     if (this.headersTimer) clearTimeout(this.headersTimer)
-    this.status = head.status
     if (this.req.accept && !this.req.accept(head.status)) {
       // A retry policy wants another attempt: this answer is dropped with its connection.
       this.cut()
