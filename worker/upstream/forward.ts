@@ -6,7 +6,7 @@
  */
 import { LegateError } from '../../protocol/errors.ts'
 import type { UpstreamForward, UpstreamRequest, RequestContext } from '../platform.ts'
-import { connectionNamed, isHopByHop } from './hop-by-hop.ts'
+import { connectionNamed, isHopByHop, staysOnHop } from './hop-by-hop.ts'
 
 export interface FetchForwardOptions {
   /** Defaults to the global fetch. */
@@ -18,7 +18,7 @@ export function upstreamHeaders(incoming: Headers, req: UpstreamRequest): Header
   const named = connectionNamed(incoming.get('connection'))
   const out = new Headers()
   incoming.forEach((value, name) => {
-    if (isHopByHop(name) || name === 'host' || named.includes(name) || req.drop?.has(name)) return
+    if (staysOnHop(name, named, req.drop)) return
     out.append(name, value)
   })
   for (let i = 0; i < req.set.length; i += 2) out.set(req.set[i]!, req.set[i + 1]!)

@@ -17,30 +17,29 @@ export const HOP_BY_HOP: ReadonlySet<string> = new Set([
   'http2-settings',
 ])
 
+/** `HOP_BY_HOP_LENGTH[n]`: some name of HOP_BY_HOP has n characters. */
+const HOP_BY_HOP_LENGTH: readonly boolean[] = [...HOP_BY_HOP].reduce<boolean[]>((a, name) => ((a[name.length] = true), a), [])
+
 /**
- * True for a lowercase header name that must not cross the proxy. The names of HOP_BY_HOP
- * compared by length first: this runs for every request and response field, most of which
- * no hop-by-hop name has the length of, and a set lookup hashes the (fresh) name each time.
+ * Whether a field name of this length and first character code can be hop-by-hop at all:
+ * most fields (Server, Date, Content-Type, ETag, …) have no hop-by-hop name's length, so a
+ * caller holding raw bytes skips the lowercased copy and the set lookup.
  */
-export const isHopByHop = (lowerName: string): boolean => {
-  switch (lowerName.length) {
-    case 2:
-      return lowerName === 'te'
-    case 7:
-      if (lowerName === 'trailer' || lowerName === 'upgrade') return true
-      break
-    case 10:
-      if (lowerName === 'connection' || lowerName === 'keep-alive') return true
-      break
-    case 14:
-      if (lowerName === 'http2-settings') return true
-      break
-    case 17:
-      if (lowerName === 'transfer-encoding') return true
-      break
-  }
-  return lowerName.startsWith('proxy-')
-}
+export const mayBeHopByHop = (length: number, firstCode: number): boolean => HOP_BY_HOP_LENGTH[length] === true || (length >= 6 && (firstCode | 0x20) === 0x70)
+
+/**
+ * True for a lowercase header name that must not cross the proxy. The length is checked
+ * first: this runs for every request and response field, and a set lookup hashes the
+ * (fresh) name each time.
+ */
+export const isHopByHop = (lowerName: string): boolean => (HOP_BY_HOP_LENGTH[lowerName.length] === true && HOP_BY_HOP.has(lowerName)) || lowerName.startsWith('proxy-')
+
+/**
+ * Whether a client request field (lowercase name) stays on this hop: hop-by-hop, named by the
+ * request's `Connection` (`named`), Host (each hop sends its own), or one the hop drops.
+ */
+export const staysOnHop = (lowerName: string, named: readonly string[] | undefined, drop: ReadonlySet<string> | undefined): boolean =>
+  isHopByHop(lowerName) || lowerName === 'host' || named?.includes(lowerName) === true || drop?.has(lowerName) === true
 
 /**
  * True when a `Connection` value names nothing but `keep-alive` or `close` (the usual case),
@@ -52,6 +51,9 @@ export const namesNoOtherHeader = (value: string | null | undefined): boolean =>
   const v = value.toLowerCase()
   return v === 'keep-alive' || v === 'close'
 }
+
+/** The names a `Connection` value makes hop-by-hop beyond the usual ones, or undefined when it names none. */
+export const namedByConnection = (value: string | null | undefined): string[] | undefined => (namesNoOtherHeader(value) ? undefined : connectionNamed(value))
 
 /** The lowercase names a `Connection` header value lists (`close` and `keep-alive` included, harmlessly). */
 export function connectionNamed(value: string | null | undefined): string[] {

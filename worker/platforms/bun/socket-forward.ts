@@ -14,7 +14,7 @@ import { Buffer } from 'node:buffer'
 import { LegateError } from '../../../protocol/errors.ts'
 import type { UpstreamForward, UpstreamRequest, UpstreamResult, RequestContext } from '../../platform.ts'
 import { upstreamHeaders } from '../../upstream/forward.ts'
-import { connectionNamed, isHopByHop, namesNoOtherHeader } from '../../upstream/hop-by-hop.ts'
+import { isHopByHop, namedByConnection, staysOnHop } from '../../upstream/hop-by-hop.ts'
 import { ConnectionPools, type Connection, type Exchange } from './http1/connection-pool.ts'
 import type { ResponseHead } from './http1/response-reader.ts'
 
@@ -50,14 +50,13 @@ export function createSocketForward(fallback: UpstreamForward, pools = new Conne
 
 /** Host, then the client's fields minus hop-by-hop ones, Host and `drop`, then the hop's own (`set`). */
 function headFromFields(fields: HeadersJson, req: UpstreamRequest): string {
-  const conn = fields.connection as string | undefined
-  const named = namesNoOtherHeader(conn) ? undefined : connectionNamed(conn)
+  const named = namedByConnection(fields.connection as string | undefined)
   const set = req.set
   for (let i = 0; i < set.length; i += 2) if (fields[set[i]!] !== undefined) fields[set[i]!] = undefined
   let head = `${req.method} ${req.path} HTTP/1.1\r\nhost: ${req.host}\r\n`
   for (const name in fields) {
     const value = fields[name]
-    if (value === undefined || isHopByHop(name) || name === 'host' || named?.includes(name) || req.drop?.has(name)) continue
+    if (value === undefined || staysOnHop(name, named, req.drop)) continue
     if (typeof value === 'string') head += `${name}: ${value}\r\n`
     else for (const v of value) head += `${name}: ${v}\r\n`
   }
@@ -76,7 +75,7 @@ function headFromHeaders(headers: Headers, req: UpstreamRequest): string {
 function responseHeaders(fields: string[]): Record<string, string> | Headers {
   let connection: string | undefined
   for (let i = 0; i < fields.length; i += 2) if (fields[i] === 'connection') connection = connection === undefined ? fields[i + 1] : `${connection}, ${fields[i + 1]}`
-  const named = namesNoOtherHeader(connection) ? undefined : connectionNamed(connection)
+  const named = namedByConnection(connection)
   const out: Record<string, string> = {}
   let list: Headers | undefined
   for (let i = 0; i < fields.length; i += 2) {

@@ -17,7 +17,7 @@ import { RESPONSE_ALREADY_SENT } from '@hono/node-server/utils/response'
 import { LegateError } from '../../../protocol/errors.ts'
 import type { UpstreamRequest, UpstreamResult, RequestContext } from '../../platform.ts'
 import { upstreamHeaders } from '../../upstream/forward.ts'
-import { connectionNamed, isHopByHop } from '../../upstream/hop-by-hop.ts'
+import { connectionNamed, isHopByHop, staysOnHop } from '../../upstream/hop-by-hop.ts'
 import type { TlsSettings } from './tls-options.ts'
 
 export interface H2ForwardOptions {
@@ -57,7 +57,7 @@ function requestHeaders(c: RequestContext, incoming: IncomingMessage | Http2Serv
     for (let i = 0; i < raw.length; i += 2) if (raw[i]!.toLowerCase() === 'connection') named = named.concat(connectionNamed(raw[i + 1]))
     for (let i = 0; i < raw.length; i += 2) {
       const name = raw[i]!.toLowerCase()
-      if (name[0] === ':' || name === 'host' || isHopByHop(name) || req.drop?.has(name) || named.includes(name)) continue
+      if (name[0] === ':' || staysOnHop(name, named, req.drop)) continue
       const prev = out[name]
       out[name] = prev === undefined ? raw[i + 1]! : Array.isArray(prev) ? [...prev, raw[i + 1]!] : [String(prev), raw[i + 1]!]
     }

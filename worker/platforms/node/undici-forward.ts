@@ -14,7 +14,7 @@ import type { HttpBindings } from '@hono/node-server'
 import { RESPONSE_ALREADY_SENT } from '@hono/node-server/utils/response'
 import { LegateError } from '../../../protocol/errors.ts'
 import type { UpstreamForward, UpstreamRequest, UpstreamResult, RequestContext } from '../../platform.ts'
-import { connectionNamed, isHopByHop, namesNoOtherHeader } from '../../upstream/hop-by-hop.ts'
+import { connectionNamed, isHopByHop, mayBeHopByHop, namesNoOtherHeader, staysOnHop } from '../../upstream/hop-by-hop.ts'
 import { upstreamHeaders } from '../../upstream/forward.ts'
 
 export interface UndiciForwardOptions {
@@ -49,7 +49,7 @@ function rawUpstreamHeaders(raw: string[], req: UpstreamRequest): string[] {
   const out: string[] = []
   outer: for (let i = 0; i < raw.length; i += 2) {
     const lower = raw[i]!.toLowerCase()
-    if (lower === 'host' || isHopByHop(lower) || req.drop?.has(lower) || named?.includes(lower)) continue
+    if (staysOnHop(lower, named, req.drop)) continue
     for (let j = 0; j < set.length; j += 2) if (set[j] === lower) continue outer
     out.push(raw[i]!, raw[i + 1]!)
   }
@@ -67,16 +67,6 @@ function headersToFlat(h: Headers): string[] {
   return out
 }
 
-/**
- * Whether a raw header name can be hop-by-hop at all: only names of a hop-by-hop field's
- * length (2, 7, 10, 14, 17) or starting with "proxy" are, so most response fields (Server,
- * Date, Content-Type, ETag, ...) skip the lowercased copy and the set lookup.
- */
-const mayBeHopByHop = (name: Buffer): boolean => {
-  const n = name.length
-  return n === 2 || n === 7 || n === 10 || n === 14 || n === 17 || (n >= 6 && (name[0]! | 0x20) === 0x70)
-}
-
 /** Response headers for the client as a flat list: hop-by-hop removed, then the route's edits. */
 function downstream(raw: Buffer[], req: UpstreamRequest): string[] {
   const out: string[] = []
@@ -84,7 +74,7 @@ function downstream(raw: Buffer[], req: UpstreamRequest): string[] {
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i]!.toString('latin1')
     const value = raw[i + 1]!.toString('latin1')
-    if (mayBeHopByHop(raw[i]!)) {
+    if (mayBeHopByHop(raw[i]!.length, raw[i]![0]!)) {
       const lower = name.toLowerCase()
       if (isHopByHop(lower)) {
         if (lower === 'connection' && !namesNoOtherHeader(value)) (named ??= []).push(...connectionNamed(value))

@@ -11,7 +11,7 @@
 import { LegateError } from '../../../protocol/errors.ts'
 import type { UpstreamForward, UpstreamRequest, UpstreamResult, RequestContext } from '../../platform.ts'
 import { createFetchForward, downstreamHeaders, NO_DECOMPRESS, upstreamHeaders } from '../../upstream/forward.ts'
-import { connectionNamed, isHopByHop, namesNoOtherHeader } from '../../upstream/hop-by-hop.ts'
+import { isHopByHop, namedByConnection, staysOnHop } from '../../upstream/hop-by-hop.ts'
 
 const SMALL = 64 * 1024
 
@@ -33,8 +33,8 @@ function upstreamHeadersFast(incoming: Headers, req: UpstreamRequest): HeadersJs
   const o = req.editRequestHeaders ? undefined : json(incoming)
   if (!o || Array.isArray(o['set-cookie'])) return upstreamHeaders(incoming, req)
   const conn = o.connection as string | undefined
-  const named = namesNoOtherHeader(conn) ? undefined : connectionNamed(conn)
-  for (const name in o) if (isHopByHop(name) || name === 'host' || named?.includes(name) || req.drop?.has(name)) delete o[name]
+  const named = namedByConnection(conn)
+  for (const name in o) if (staysOnHop(name, named, req.drop)) delete o[name]
   for (let i = 0; i < req.set.length; i += 2) o[req.set[i]!] = req.set[i + 1]!
   o.host = req.host
   return o
@@ -48,7 +48,7 @@ function upstreamHeadersFast(incoming: Headers, req: UpstreamRequest): HeadersJs
 function downstreamHeadersFast(upstream: Headers): Headers | undefined {
   const o = json(upstream)
   if (!o) return undefined
-  const named = namesNoOtherHeader(o.connection as string | undefined) ? undefined : connectionNamed(o.connection as string)
+  const named = namedByConnection(o.connection as string | undefined)
   for (const name in o) if (isHopByHop(name) || named?.includes(name)) upstream.delete(name)
   return upstream
 }
