@@ -72,7 +72,8 @@ function exchange(request: string) {
 const tick = () => new Promise((r) => setImmediate(r))
 const OK = 'HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n'
 
-test('a finished connection is reused by the next request; a stale one gets the request again on a new connection', async () => {
+/** A pool to one origin whose first connection has served one request and is idle. */
+async function poolWithIdleConnection() {
   const fake = fakeBun()
   const pool = new ConnectionPools(fake.bun as never).get('http://127.0.0.1:9')
   const first = exchange('GET /1 HTTP/1.1\r\n\r\n')
@@ -80,7 +81,11 @@ test('a finished connection is reused by the next request; a stale one gets the 
   await tick()
   fake.answer(fake.sockets[0]!, OK)
   assert.deepEqual(first.seen, { status: 200, ended: true, failed: undefined })
+  return { fake, pool }
+}
 
+test('a finished connection is reused by the next request; a stale one gets the request again on a new connection', async () => {
+  const { fake, pool } = await poolWithIdleConnection()
   const second = exchange('GET /2 HTTP/1.1\r\n\r\n')
   pool.send(second.ex)
   assert.equal(fake.sockets.length, 1, 'reused, no new connection')
@@ -94,12 +99,7 @@ test('a finished connection is reused by the next request; a stale one gets the 
 })
 
 test('a connection that fails after part of the answer is not sent again: the request fails', async () => {
-  const fake = fakeBun()
-  const pool = new ConnectionPools(fake.bun as never).get('http://127.0.0.1:9')
-  const a = exchange('GET /a HTTP/1.1\r\n\r\n')
-  pool.send(a.ex)
-  await tick()
-  fake.answer(fake.sockets[0]!, OK)
+  const { fake, pool } = await poolWithIdleConnection()
   const b = exchange('GET /b HTTP/1.1\r\n\r\n')
   pool.send(b.ex)
   fake.answer(fake.sockets[0]!, 'HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc')
