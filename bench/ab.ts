@@ -2,7 +2,7 @@
  * A/B for the request path: the bare Node forwarder and one or more legate builds, side by
  * side, at a fixed request rate (open loop, bench/lib/openloop.c) and then at saturation (wrk).
  *
- *   node --import tsx bench/ab.ts [--legate 'name=path/to/legate.js [node flags]' ...] [--rate 4000] [--rounds 5] [--duration 4] [--log-level info] [--no-saturate]
+ *   node --import tsx bench/ab.ts [--legate 'name=path/to/legate.js [node flags]' ...] [--bare '' --bare '--node-flag' ...] [--rate 4000] [--rounds 5] [--duration 4] [--log-level info] [--no-saturate]
  *
  * Why a fixed rate: at saturation a faster process batches more requests per event-loop
  * turn, and on a machine shared with other work the req/s of one run swing by ±30%. At a
@@ -19,7 +19,7 @@ import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import { installCleanup, start, stopAll, treeCpu, treeRssMb, waitForPort, PROXY_CORE, sleep, type AbPeer as Peer } from './lib/proc.ts'
 import { runWrk } from './lib/wrk.ts'
-import { nodeLegatePeers, prepareLegate } from './lib/legate.ts'
+import { bareNodePeers, nodeLegatePeers, prepareLegate } from './lib/legate.ts'
 import { nativeOpenLoop } from './lib/openloop-native.ts'
 import { runOpenLoopChild } from './lib/open-loop-child.ts'
 import type { OpenLoopResult } from './lib/open-loop.ts'
@@ -27,6 +27,8 @@ import type { OpenLoopResult } from './lib/open-loop.ts'
 const { values } = parseArgs({
   options: {
     legate: { type: 'string', multiple: true, default: ['legate=bin/legate.js'] },
+    /** The bare forwarder once per value: '' for node's defaults, or node flags to price on it too. */
+    bare: { type: 'string', multiple: true, default: [''] },
     rate: { type: 'string', default: '4000' },
     rounds: { type: 'string', default: '5' },
     duration: { type: 'string', default: '4' },
@@ -53,15 +55,7 @@ if (!openloop) throw new Error(`bench/ab.ts needs the native open-loop generator
 const upstream = start('upstream', process.execPath, [...tsx, join(ROOT, 'bench/upstream.ts')], { core: PROXY_CORE, env: { PORT: String(PORT) } })
 await waitForPort(PORT, upstream)
 
-const peers: Peer[] = [
-  {
-    name: 'bare node:http + undici',
-    port: PORT + 1,
-    launch() {
-      return start('bare', process.execPath, [...tsx, join(ROOT, 'bench/forwarders/node-undici.ts')], { core: PROXY_CORE, env: { PORT: String(this.port), UPSTREAM: upstreamUrl } })
-    },
-  },
-]
+const peers: Peer[] = bareNodePeers(values.bare!, upstreamUrl, PORT + 1)
 peers.push(...nodeLegatePeers(values.legate!, files, PORT + 10, values['log-level']!))
 
 const fixedRate = (peer: Peer, seconds: number): Promise<OpenLoopResult> =>

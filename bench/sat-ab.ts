@@ -7,7 +7,7 @@
  * full bench (`npm run bench`), unless nginx is missing or `--upstream node`: a Node upstream
  * on the shared core takes ~25 µs of it per request and so narrows every ratio.
  *
- *   node --import tsx bench/sat-ab.ts [--legate 'name=path/to/legate.js [node flags]' ...] [--rounds 9] [--duration 4] [--log-level info] [--upstream nginx|node]
+ *   node --import tsx bench/sat-ab.ts [--legate 'name=path/to/legate.js [node flags]' ...] [--bare '' --bare '--node-flag' ...] [--rounds 9] [--duration 4] [--log-level info] [--upstream nginx|node]
  * @module
  */
 import { mkdtempSync } from 'node:fs'
@@ -16,12 +16,14 @@ import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import { installCleanup, which, start, stopAll, treeCpu, waitForPort, PROXY_CORE, sleep, type AbPeer as Peer } from './lib/proc.ts'
 import { runWrk } from './lib/wrk.ts'
-import { nodeLegatePeers, prepareLegate } from './lib/legate.ts'
+import { bareNodePeers, nodeLegatePeers, prepareLegate } from './lib/legate.ts'
 import { nginxUpstreamConfig } from './peers.ts'
 
 const { values } = parseArgs({
   options: {
     legate: { type: 'string', multiple: true, default: ['legate=bin/legate.js'] },
+    /** The bare forwarder once per value: '' for node's defaults, or node flags to price on it too. */
+    bare: { type: 'string', multiple: true, default: [''] },
     rounds: { type: 'string', default: '9' },
     duration: { type: 'string', default: '4' },
     'log-level': { type: 'string', default: 'info' },
@@ -43,15 +45,7 @@ const upstream =
     : start('upstream', process.execPath, ['--import', 'tsx', join(ROOT, 'bench/upstream.ts')], { core: PROXY_CORE, env: { PORT: String(PORT) } })
 await waitForPort(PORT, upstream)
 
-const peers: Peer[] = [
-  {
-    name: 'bare node:http + undici',
-    port: PORT + 1,
-    launch() {
-      return start('bare', process.execPath, ['--import', 'tsx', join(ROOT, 'bench/forwarders/node-undici.ts')], { core: PROXY_CORE, env: { PORT: String(this.port), UPSTREAM: upstreamUrl } })
-    },
-  },
-]
+const peers: Peer[] = bareNodePeers(values.bare!, upstreamUrl, PORT + 1)
 peers.push(...nodeLegatePeers(values.legate!, files, PORT + 10, values['log-level']!))
 
 for (const peer of peers) {

@@ -100,3 +100,22 @@ export function nodeLegatePeers(specs: string[], files: LegateFiles, basePort: n
     }
   })
 }
+
+/**
+ * The bare Node forwarder (bench/forwarders/node-undici.ts), once per `flags` entry: '' for node's
+ * defaults, or node flags (e.g. `--max-semi-space-size=32`), so a runtime setting legate ships
+ * with can be priced on the reference too, in the same run.
+ */
+export function bareNodePeers(flags: string[], upstreamUrl: string, basePort: number): AbPeer[] {
+  return flags.map((f, i) => {
+    const nodeFlags = f.split(' ').filter(Boolean)
+    const port = basePort + i
+    return {
+      name: nodeFlags.length ? `bare ${nodeFlags.join(' ')}` : 'bare node:http + undici',
+      port,
+      launch() {
+        return start(this.name, process.execPath, [...nodeFlags, '--import', 'tsx', join(ROOT, 'bench/forwarders/node-undici.ts')], { core: PROXY_CORE, env: { PORT: String(port), UPSTREAM: upstreamUrl } })
+      },
+    }
+  })
+}

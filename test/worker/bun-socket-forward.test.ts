@@ -57,6 +57,9 @@ function answer(socket: Socket & { dieOnNext?: boolean; id?: number }, head: str
       return void socket.write(Buffer.alloc(70_000, 'x'), () => socket.destroy())
     case '/echo-head?q=1':
       return void send(`HTTP/1.1 200 OK\r\nContent-Length: ${Buffer.byteLength(head)}\r\n\r\n${head}`)
+    case '/repeat':
+      // The same head every time: the reader takes it from its last one (response-reader.ts).
+      return void send('HTTP/1.1 200 OK\r\nConnection: keep-alive, x-hop\r\nX-Hop: 1\r\nX-Upstream: u\r\nContent-Length: 2\r\n\r\nok')
     case '/silent':
       return
     case '/big': {
@@ -98,6 +101,11 @@ before(async () => {
     services: [{ name: 'raw', endpoints: [`http://127.0.0.1:${port}`] }],
     routes: [
       { name: 'raw-timeout', hostnames: ['raw-timeout'], rules: [{ backendRefs: [{ name: 'raw' }], timeouts: { backendRequest: '300ms' } }] },
+      {
+        name: 'raw-edit',
+        hostnames: ['raw-edit'],
+        rules: [{ backendRefs: [{ name: 'raw' }], filters: [{ type: 'ResponseHeaderModifier', responseHeaderModifier: { add: [{ name: 'x-added', value: 'by-route' }], remove: ['x-upstream'] } }] }],
+      },
       { name: 'raw-retry', hostnames: ['raw-retry'], rules: [{ backendRefs: [{ name: 'raw' }], retry: { attempts: 2, codes: [503], backoff: '1ms' } }] },
     ],
   })
@@ -119,6 +127,17 @@ test('Bun socket forward: requests share one kept-alive upstream connection', { 
     ids.add(res.body)
   }
   assert.equal(ids.size, 1, `upstream connections used: ${[...ids].join(', ')}`)
+})
+
+test('Bun socket forward: a repeated answer head gets its hop-by-hop fields dropped and each route\'s edits, every time, none carried to the next', { skip, timeout: 30_000 }, async () => {
+  for (let i = 0; i < 6; i++) {
+    const edited = i % 2 === 0
+    const res = await get('/repeat', 'GET', edited ? 'raw-edit' : 'raw')
+    assert.equal(res.body, 'ok')
+    assert.equal(res.headers['x-hop'], undefined)
+    assert.equal(res.headers['x-added'], edited ? 'by-route' : undefined, `answer ${i + 1}`)
+    assert.equal(res.headers['x-upstream'], edited ? undefined : 'u', `answer ${i + 1}`)
+  }
 })
 
 test('Bun socket forward: an idle connection is closed by legate once the server\'s Keep-Alive: timeout (less 1 s) has passed', { skip, timeout: 30_000 }, async () => {

@@ -177,3 +177,56 @@ test('a sink that gives up in its head callback stops the reader (nothing more i
   assert.equal(bodies, 0)
   assert.equal(r.busy, false)
 })
+
+/** One reader over several exchanges of a kept-alive connection, as the pool uses it. */
+function exchanges(r: ResponseReader, answers: Array<{ bytes: string | string[]; headRequest?: boolean }>): Read[] {
+  return answers.map(({ bytes, headRequest = false }) => {
+    const got: Read = { heads: [], body: Buffer.alloc(0), ended: 0 }
+    r.expect({ head: (h) => got.heads.push(h), body: (c) => (got.body = Buffer.concat([got.body, c])), end: () => got.ended++ }, headRequest)
+    for (const part of [bytes].flat()) r.push(Buffer.from(part, 'latin1'))
+    return got
+  })
+}
+
+test('a head repeated byte for byte on a connection is the same head (same fields array); one byte different is read anew', () => {
+  const head = (length: number, date: string) => `HTTP/1.1 200 OK\r\nServer: up\r\nDate: ${date}\r\nContent-Length: ${length}\r\n\r\n`
+  const r = new ResponseReader()
+  const [a, b, c, d] = exchanges(r, [
+    { bytes: head(5, 'Thu, 26 Nov 2026 20:00:00 GMT') + 'hello' },
+    { bytes: head(5, 'Thu, 26 Nov 2026 20:00:00 GMT') + 'world' },
+    // Same length, one digit different: Content-Length 6, read as such.
+    { bytes: head(6, 'Thu, 26 Nov 2026 20:00:00 GMT') + 'abcdef' },
+    { bytes: head(6, 'Thu, 26 Nov 2026 20:00:01 GMT') + 'ghijkl' },
+  ])
+  assert.equal(a!.heads[0]!.fields, b!.heads[0]!.fields)
+  assert.equal(b!.body.toString(), 'world')
+  assert.notEqual(c!.heads[0]!.fields, b!.heads[0]!.fields)
+  assert.equal(c!.heads[0]!.length, 6)
+  assert.equal(c!.body.toString(), 'abcdef')
+  assert.deepEqual(d!.heads[0]!.fields, ['server', 'up', 'date', 'Thu, 26 Nov 2026 20:00:01 GMT', 'content-length', '6'])
+  assert.equal(d!.body.toString(), 'ghijkl')
+  for (const x of [a, b, c, d]) assert.equal(x!.ended, 1)
+})
+
+test('a repeated head is framed for its own request: no body for HEAD, and split across reads it is still read whole', () => {
+  const head = 'HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\n'
+  const r = new ResponseReader()
+  const [get, headOnly, split] = exchanges(r, [{ bytes: head + 'abc' }, { bytes: head, headRequest: true }, { bytes: [head.slice(0, 10), head.slice(10) + 'a', 'bc'] }])
+  assert.equal(get!.body.toString(), 'abc')
+  assert.equal(headOnly!.heads[0]!.length, 0)
+  assert.equal(headOnly!.body.length, 0)
+  assert.equal(headOnly!.ended, 1)
+  assert.equal(split!.heads[0]!.fields, get!.heads[0]!.fields)
+  assert.equal(split!.body.toString(), 'abc')
+})
+
+test('an interim answer is not remembered as a head: the final one that follows is read in full', () => {
+  const r = new ResponseReader()
+  const [first, second] = exchanges(r, [
+    { bytes: 'HTTP/1.1 103 Early Hints\r\nLink: </a>\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\nx' },
+    { bytes: 'HTTP/1.1 103 Early Hints\r\nLink: </a>\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\ny' },
+  ])
+  assert.deepEqual(first!.heads.map((h) => h.status), [200])
+  assert.deepEqual(second!.heads.map((h) => h.status), [200])
+  assert.equal(second!.body.toString(), 'y')
+})

@@ -19,8 +19,11 @@ const MAX_LINE_BYTES = 8 * 1024
 export interface ResponseHead {
   status: number
   statusText: string
-  /** The fields as received, names lowercase, values without surrounding whitespace: `[name, value, …]`. */
-  fields: string[]
+  /**
+   * The fields as received, names lowercase, values without surrounding whitespace: `[name, value, …]`.
+   * Read-only: a repeated head hands on the same array (`ResponseReader`'s `lastHead`).
+   */
+  readonly fields: readonly string[]
   /** Body bytes announced by Content-Length; -1 when chunked or until close; 0 when there is no body. */
   length: number
   /** The connection may carry another request once this body is read. */
@@ -67,6 +70,13 @@ export class ResponseReader {
   private reusable = false
   /** Whether any byte of the current response has arrived (a reused connection that fails before is stale). */
   started = false
+  /**
+   * The last final head read on this connection, with its bytes. An upstream tends to send
+   * the same head byte for byte (an app's answers to one route; nginx's within a second of its
+   * Date), so a head that starts the next read with those bytes is taken as is: no search for
+   * its end, no text, no parse, and the same `fields` array (a consumer may key a cache on it).
+   */
+  private lastHead: (ParsedHead & { bytes: Buffer }) | undefined
 
   /** Reads the response to the next request; `headRequest`: it answers a HEAD (no body, whatever the fields say). */
   expect(sink: ResponseSink, headRequest: boolean): void {
@@ -99,16 +109,26 @@ export class ResponseReader {
         case State.Idle:
           throw new ResponseSyntaxError(`${buf.length - off} bytes arrived with no request outstanding`)
         case State.Head: {
-          const end = buf.indexOf(HEAD_END, off)
-          if (end < 0) {
-            if (buf.length - off > MAX_HEAD_BYTES) throw new ResponseSyntaxError(`response head over ${MAX_HEAD_BYTES} bytes`)
-            this.pending = buf.subarray(off)
-            return
+          const last = this.lastHead
+          let head: ParsedHead
+          if (last !== undefined && buf.length - off >= last.bytes.length && buf.compare(last.bytes, 0, last.bytes.length, off, off + last.bytes.length) === 0) {
+            // The same bytes as this connection's last final head: the same head (see `lastHead`).
+            head = last
+            off += last.bytes.length
+          } else {
+            const end = buf.indexOf(HEAD_END, off)
+            if (end < 0) {
+              if (buf.length - off > MAX_HEAD_BYTES) throw new ResponseSyntaxError(`response head over ${MAX_HEAD_BYTES} bytes`)
+              this.pending = buf.subarray(off)
+              return
+            }
+            if (end - off > MAX_HEAD_BYTES) throw new ResponseSyntaxError(`response head over ${MAX_HEAD_BYTES} bytes`)
+            head = parseHead(buf.toString('latin1', off, end))
+            // Kept as a copy: the socket's buffer is reused for its next read.
+            if (head.status >= 200) this.lastHead = Object.assign(head, { bytes: Buffer.from(buf.subarray(off, end + 4)) })
+            off = end + 4
           }
-          if (end - off > MAX_HEAD_BYTES) throw new ResponseSyntaxError(`response head over ${MAX_HEAD_BYTES} bytes`)
-          const text = buf.toString('latin1', off, end)
-          off = end + 4
-          this.onHead(text, buf.length - off)
+          this.onHead(head, buf.length - off)
           // Answered (a body-less response) or abandoned by the sink: what follows is not read.
           if (!this.sink) return
           break
@@ -208,75 +228,27 @@ export class ResponseReader {
     return this.reusable
   }
 
-  /** `extra`: the bytes that follow the head in this read. */
-  private onHead(text: string, extra: number): void {
-    // Read by index, not split: no array of lines and no string per line (the head runs per answer).
-    if (text.indexOf('\0') >= 0) throw new ResponseSyntaxError('a bare CR, LF or NUL in the response head')
-    let eol = lineEnd(text, 0)
-    const { status, minor, statusText } = statusLine(text.slice(0, eol))
-    const fields: string[] = []
-    let length = -2
-    let transferEncoding: string | undefined
-    let close = false
-    let keepAlive = false
-    let keepAliveMs: number | undefined
-    while (eol < text.length) {
-      const start = eol + 2
-      eol = lineEnd(text, start)
-      const first = text.charCodeAt(start)
-      if (first === 32 || first === 9) throw new ResponseSyntaxError('obsolete line folding in the response head')
-      const colon = text.indexOf(':', start)
-      if (colon <= start || colon > eol) throw new ResponseSyntaxError(`a response field without a name: ${JSON.stringify(text.slice(start, Math.min(eol, start + 60)))}`)
-      const name = lowerName(text.slice(start, colon))
-      const value = owsTrimmed(text, colon + 1, eol)
-      switch (name) {
-        case 'content-length': {
-          // A list of one repeated value is allowed (RFC 9110 §8.6); differing values are smuggling.
-          const n = DIGITS.test(value) ? Number(value) : sameLength(value)
-          if (length >= 0 && n !== length) throw new ResponseSyntaxError('differing Content-Length values')
-          length = n
-          break
-        }
-        case 'transfer-encoding':
-          transferEncoding = transferEncoding === undefined ? value : `${transferEncoding}, ${value}`
-          break
-        case 'connection': {
-          const v = value.length === 10 || value.length === 5 ? value.toLowerCase() : undefined
-          if (v === 'keep-alive') keepAlive = true
-          else if (v === 'close') close = true
-          else
-            for (const part of value.split(',')) {
-              const token = part.trim().toLowerCase()
-              if (token === 'close') close = true
-              else if (token === 'keep-alive') keepAlive = true
-            }
-          break
-        }
-        case 'keep-alive': {
-          const t = /(?:^|[,;\s])timeout=(\d+)/i.exec(value)
-          if (t) keepAliveMs = Number(t[1]) * 1000
-          break
-        }
-      }
-      fields.push(name, value)
-    }
+  /** Frames the body of a parsed head; `extra`: the bytes that follow the head in this read. */
+  private onHead(parsed: ParsedHead, extra: number): void {
+    const status = parsed.status
     if (status < 200) {
       // 100 Continue, 102, 103 Early Hints: interim, the real answer follows. 101 was never asked for.
       if (status === 101) throw new ResponseSyntaxError('101 Switching Protocols to a request that asked for no upgrade')
       return
     }
-    this.reusable = minor === 1 ? !close : keepAlive && !close
-    const head: ResponseHead = { status, statusText, fields, length: 0, reusable: this.reusable, keepAliveMs }
+    this.reusable = parsed.minor === 1 ? !parsed.close : parsed.keepAlive && !parsed.close
+    const head: ResponseHead = { status, statusText: parsed.statusText, fields: parsed.fields, length: 0, reusable: this.reusable, keepAliveMs: parsed.keepAliveMs }
     if (this.headRequest || status === 204 || status === 304) {
       this.sink!.head(head)
       if (this.sink) this.finish(extra)
       return
     }
-    if (transferEncoding !== undefined) {
+    const length = parsed.contentLength
+    if (parsed.transferEncoding !== undefined) {
       head.length = -1
       // Both framings at once is the classic smuggling shape: chunked wins, the connection is not reused.
       if (length >= 0) this.reusable = head.reusable = false
-      if (/(?:^|,)\s*chunked\s*$/i.test(transferEncoding)) this.state = State.ChunkSize
+      if (/(?:^|,)\s*chunked\s*$/i.test(parsed.transferEncoding)) this.state = State.ChunkSize
       else {
         this.state = State.UntilClose
         this.reusable = head.reusable = false
@@ -293,6 +265,75 @@ export class ResponseReader {
     this.sink!.head(head)
     if (head.length === 0 && this.sink) this.finish(extra)
   }
+}
+
+/** What a response head says, before the request it answers is taken into account. */
+interface ParsedHead {
+  status: number
+  minor: number
+  statusText: string
+  fields: readonly string[]
+  /** -2 when absent. */
+  contentLength: number
+  transferEncoding: string | undefined
+  close: boolean
+  keepAlive: boolean
+  keepAliveMs: number | undefined
+}
+
+/** A head's text (without its final CRLF CRLF), checked and read. */
+function parseHead(text: string): ParsedHead {
+  // Read by index, not split: no array of lines and no string per line (the head runs per answer).
+  if (text.indexOf('\0') >= 0) throw new ResponseSyntaxError('a bare CR, LF or NUL in the response head')
+  let eol = lineEnd(text, 0)
+  const { status, minor, statusText } = statusLine(text.slice(0, eol))
+  const fields: string[] = []
+  let length = -2
+  let transferEncoding: string | undefined
+  let close = false
+  let keepAlive = false
+  let keepAliveMs: number | undefined
+  while (eol < text.length) {
+    const start = eol + 2
+    eol = lineEnd(text, start)
+    const first = text.charCodeAt(start)
+    if (first === 32 || first === 9) throw new ResponseSyntaxError('obsolete line folding in the response head')
+    const colon = text.indexOf(':', start)
+    if (colon <= start || colon > eol) throw new ResponseSyntaxError(`a response field without a name: ${JSON.stringify(text.slice(start, Math.min(eol, start + 60)))}`)
+    const name = lowerName(text.slice(start, colon))
+    const value = owsTrimmed(text, colon + 1, eol)
+    switch (name) {
+      case 'content-length': {
+        // A list of one repeated value is allowed (RFC 9110 §8.6); differing values are smuggling.
+        const n = DIGITS.test(value) ? Number(value) : sameLength(value)
+        if (length >= 0 && n !== length) throw new ResponseSyntaxError('differing Content-Length values')
+        length = n
+        break
+      }
+      case 'transfer-encoding':
+        transferEncoding = transferEncoding === undefined ? value : `${transferEncoding}, ${value}`
+        break
+      case 'connection': {
+        const v = value.length === 10 || value.length === 5 ? value.toLowerCase() : undefined
+        if (v === 'keep-alive') keepAlive = true
+        else if (v === 'close') close = true
+        else
+          for (const part of value.split(',')) {
+            const token = part.trim().toLowerCase()
+            if (token === 'close') close = true
+            else if (token === 'keep-alive') keepAlive = true
+          }
+        break
+      }
+      case 'keep-alive': {
+        const t = /(?:^|[,;\s])timeout=(\d+)/i.exec(value)
+        if (t) keepAliveMs = Number(t[1]) * 1000
+        break
+      }
+    }
+    fields.push(name, value)
+  }
+  return { status, minor, statusText, fields, contentLength: length, transferEncoding, close, keepAlive, keepAliveMs }
 }
 
 /** `HTTP/1.x NNN reason`, read by position: it runs once per response. */
