@@ -48,13 +48,23 @@ test('a Content-Length answer: fields in order, names lowercase, values trimmed;
   assert.deepEqual(h.fields, ['content-type', 'text/plain', 'content-length', '5', 'x-a', '1', 'x-a', '2'])
 })
 
-test('the body is handed on as a view of the chunk it came in (no copy)', () => {
-  const { r } = reader()
-  const input = Buffer.from('HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nabc')
-  let seen: Uint8Array | undefined
-  r.expect({ head: () => {}, body: (c) => (seen = c), end: () => {} }, false)
-  r.push(input)
-  assert.equal(seen!.buffer, input.buffer)
+test('a large body part is handed on as a view of the chunk it came in (no copy), a small one as a copy of its own', () => {
+  const parts = (body: string) => {
+    const input = Buffer.from(`HTTP/1.1 200 OK\r\nContent-Length: ${body.length}\r\n\r\n${body}`)
+    const seen: Uint8Array[] = []
+    const { r } = reader()
+    r.expect({ head: () => {}, body: (c) => seen.push(c), end: () => {} }, false)
+    r.push(input)
+    assert.equal(Buffer.concat(seen).toString(), body)
+    return { input, seen }
+  }
+  // A view sees the chunk change under it; a copy does not.
+  const large = parts('x'.repeat(4096))
+  large.input.fill(0x79)
+  assert.equal(Buffer.from(large.seen[0]!).toString(), 'y'.repeat(4096))
+  const small = parts('abc')
+  small.input.fill(0x79)
+  assert.equal(Buffer.from(small.seen[0]!).toString(), 'abc')
 })
 
 test('chunked: sizes in any case, extensions ignored, trailers read and dropped, split anywhere', () => {
