@@ -10,7 +10,7 @@ import { writeFileSync } from 'node:fs'
 import { createSigner, rawRequest, startAmbassador, startUpstream, tempDir, until, type Upstream } from './helpers.ts'
 import type { RunningAmbassador } from '../../worker/entry/node.ts'
 
-let echo: Upstream, v2: Upstream, slow: Upstream, amb: RunningAmbassador
+let echo: Upstream, v2: Upstream, slow: Upstream, fixed: Upstream, amb: RunningAmbassador
 let deadPort: number
 let slowCancelled = 0
 
@@ -24,6 +24,11 @@ before(async () => {
       if (!res.writableFinished) slowCancelled++
     })
   })
+  // The same answer head every time (no Date): the Node forward converts it once (repeated-heads.ts).
+  fixed = await startUpstream('fixed', (req, res) => {
+    res.sendDate = false
+    res.writeHead(200, { connection: 'keep-alive, x-hop', 'x-hop': '1', 'x-upstream': 'fixed', 'content-length': '2' }).end('ok')
+  })
   const dead = await startUpstream('dead')
   deadPort = dead.port
   await dead.close()
@@ -35,6 +40,7 @@ before(async () => {
       { name: 'v2', endpoints: [v2.url] },
       { name: 'slow', endpoints: [slow.url] },
       { name: 'dead', endpoints: [`http://127.0.0.1:${deadPort}`] },
+      { name: 'fixed', endpoints: [fixed.url] },
     ],
     routes: [
       {
@@ -54,6 +60,12 @@ before(async () => {
           { matches: [{ path: { type: 'PathPrefix', value: '/' } }], backendRefs: [{ name: 'echo' }] },
         ],
       },
+      { name: 'fixed', hostnames: ['fixed.example'], rules: [{ backendRefs: [{ name: 'fixed' }] }] },
+      {
+        name: 'fixed-edit',
+        hostnames: ['fixed-edit.example'],
+        rules: [{ backendRefs: [{ name: 'fixed' }], filters: [{ type: 'ResponseHeaderModifier', responseHeaderModifier: { set: [{ name: 'x-resp', value: 'set' }], remove: ['x-upstream'] } }] }],
+      },
       { name: 'slow', hostnames: ['slow.example'], rules: [{ backendRefs: [{ name: 'slow' }], timeouts: { request: '300ms' } }] },
     ],
   }
@@ -66,7 +78,7 @@ before(async () => {
 
 after(async () => {
   await amb?.close()
-  await Promise.all([echo, v2, slow].map((u) => u?.close()))
+  await Promise.all([echo, v2, slow, fixed].map((u) => u?.close()))
 })
 
 test('routes by Host and forwards with request id, traceparent and x-forwarded-for', async () => {
@@ -102,6 +114,17 @@ test('drops hop-by-hop headers both ways, including those Connection names', asy
   assert.equal(body.headers['x-kept'], 'yes')
   assert.equal(res.headers['x-hop'], undefined)
   assert.equal(res.headers['x-upstream'], 'echo')
+})
+
+test('a repeated answer head gets its hop-by-hop fields dropped and each route\'s edits, every time, none carried to the next', async () => {
+  for (let i = 0; i < 6; i++) {
+    const edited = i % 2 === 1
+    const res = await rawRequest(amb.ports.outbound, { path: '/', headers: { host: edited ? 'fixed-edit.example' : 'fixed.example' } })
+    assert.equal(res.body, 'ok')
+    assert.equal(res.headers['x-hop'], undefined)
+    assert.equal(res.headers['x-resp'], edited ? 'set' : undefined, `answer ${i + 1}`)
+    assert.equal(res.headers['x-upstream'], edited ? undefined : 'fixed', `answer ${i + 1}`)
+  }
 })
 
 test('works as an HTTP proxy with absolute-form targets', async () => {

@@ -16,6 +16,7 @@ import { LegateError } from '../../../protocol/errors.ts'
 import type { UpstreamForward, UpstreamRequest, UpstreamResult, RequestContext } from '../../platform.ts'
 import { connectionNamed, isHopByHop, mayBeHopByHop, namesNoOtherHeader, staysOnHop } from '../../upstream/hop-by-hop.ts'
 import { upstreamHeaders } from '../../upstream/forward.ts'
+import { RepeatedHeads } from './repeated-heads.ts'
 
 export interface UndiciForwardOptions {
   /** Connections per endpoint (default: unlimited, as undici). */
@@ -67,8 +68,18 @@ function headersToFlat(h: Headers): string[] {
   return out
 }
 
-/** Response headers for the client as a flat list: hop-by-hop removed, then the route's edits. */
-function downstream(raw: Buffer[], req: UpstreamRequest): string[] {
+/** Response headers for the client as a flat list: hop-by-hop removed (kept per distinct head), then the route's edits. */
+function downstream(heads: RepeatedHeads, raw: Buffer[], req: UpstreamRequest): readonly string[] {
+  const out = heads.fields(raw)
+  if (!req.editResponseHeaders) return out
+  const h = new Headers()
+  for (let i = 0; i < out.length; i += 2) h.append(out[i]!, out[i + 1]!)
+  req.editResponseHeaders(h)
+  return headersToFlat(h)
+}
+
+/** The response fields as strings, hop-by-hop ones (and those `Connection` names) removed. */
+function clientFields(raw: Buffer[]): string[] {
   const out: string[] = []
   let named: string[] | undefined
   for (let i = 0; i < raw.length; i += 2) {
@@ -86,11 +97,7 @@ function downstream(raw: Buffer[], req: UpstreamRequest): string[] {
   if (named) {
     for (let i = out.length - 2; i >= 0; i -= 2) if (named.includes(out[i]!.toLowerCase())) out.splice(i, 2)
   }
-  if (!req.editResponseHeaders) return out
-  const h = new Headers()
-  for (let i = 0; i < out.length; i += 2) h.append(out[i]!, out[i + 1]!)
-  req.editResponseHeaders(h)
-  return headersToFlat(h)
+  return out
 }
 
 class TimeoutReason extends Error {
@@ -135,6 +142,7 @@ class Exchange {
     private readonly outgoing: ServerResponse,
     private readonly resolve: (r: UpstreamResult) => void,
     private readonly reject: (e: LegateError) => void,
+    private readonly heads: RepeatedHeads,
   ) {
     this.onClose = () => {
       if (!this.ended) this.cancel(new Error('client closed the connection'))
@@ -179,7 +187,7 @@ class Exchange {
       this.resolve({ status, delivered: false, response: RESPONSE_ALREADY_SENT, done: Promise.resolve(0) })
       return true
     }
-    this.outgoing.writeHead(status, downstream(raw, this.req))
+    this.outgoing.writeHead(status, downstream(this.heads, raw, this.req) as string[])
     this.headSent = true
     this.resolve({ status, delivered: true, response: RESPONSE_ALREADY_SENT, done: new Promise<number>((r) => (this.finish = r)) })
     return true
@@ -247,6 +255,7 @@ const IDLE_KEEP_ALIVE_MS = 60_000
 
 export function createUndiciForward(options: UndiciForwardOptions = {}): UndiciForward {
   const pools = new Map<string, { pool: Pool; servername: string }>()
+  const heads = new RepeatedHeads(clientFields)
   const poolFor = (origin: string) => {
     let entry = pools.get(origin)
     if (!entry) {
@@ -278,7 +287,7 @@ export function createUndiciForward(options: UndiciForwardOptions = {}): UndiciF
           bodyTimeout: 300_000,
           // undici's Request takes it; its dispatch types do not list it.
         } as Parameters<Pool['dispatch']>[0],
-        new Exchange(req, incoming, outgoing, resolve, reject),
+        new Exchange(req, incoming, outgoing, resolve, reject, heads),
       )
     })
   }
