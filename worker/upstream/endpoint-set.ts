@@ -16,7 +16,10 @@ export interface EndpointInput {
 export interface Endpoint {
   readonly url: string
   weight: number
-  /** Upstream tries in flight (until the response body has been passed on). */
+  /**
+   * Upstream tries in flight (until the response body has been passed on), for least-request
+   * balancing: plain tries to services with another policy are not counted (service-upstream.ts).
+   */
   active: number
   /** Consecutive 5xx / connect failures / timeouts seen by passive outlier detection. */
   consecutiveFailures: number

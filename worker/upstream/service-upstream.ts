@@ -184,6 +184,13 @@ export function createServiceUpstream(config: ServiceConfig, options: ServiceUps
         })
       : undefined
 
+  /**
+   * Whether a plain try (`once`) counts itself in `endpoint.active`: only least-request reads
+   * it, and counting means waiting for the body's end (a promise reaction per request).
+   * Tries under a breaker or a retry policy always count (the breaker's slots wait anyway).
+   */
+  const countsActive = config.loadBalancing === 'least-request'
+
   function pick(key?: string, exclude?: Endpoint): Endpoint {
     const candidates = set.candidates(exclude)
     if (candidates.length === 0) throw new LegateError('no_healthy_upstream', `service "${name}" has no endpoint`, { status: 503 })
@@ -255,7 +262,7 @@ export function createServiceUpstream(config: ServiceConfig, options: ServiceUps
       const left = deadline - now()
       if (left <= 0) throw timedOut(requestMs)
       const headersTimeout = Math.min(tryMs > 0 ? tryMs : Infinity, left)
-      endpoint.active++
+      if (countsActive) endpoint.active++
       try {
         tried = tryFn({
           origin: endpoint.url,
@@ -271,6 +278,7 @@ export function createServiceUpstream(config: ServiceConfig, options: ServiceUps
     }
     return tried.then(
       (result) => {
+        if (!countsActive) return result
         if (result.delivered && result.done) {
           const settle = () => settleTry(endpoint)
           result.done.then(settle, settle)
@@ -278,7 +286,7 @@ export function createServiceUpstream(config: ServiceConfig, options: ServiceUps
         return result
       },
       (err) => {
-        settleTry(endpoint)
+        if (countsActive) settleTry(endpoint)
         throw asLocalReply(err, failedTry(err, endpoint, o, deadline, requestMs), endpoint)
       },
     )

@@ -187,13 +187,22 @@ test('one try without breaker or retries: outlier outcomes, active counts, timeo
   await assert.rejects(b.call(fake({ 'http://a': 'refuse' }).fn, { replayable: true }), { code: 'upstream_unavailable' })
   assert.ok(b.set.endpoints[0]!.ejectedUntil > Date.now())
   assert.ok(b.set.endpoints.every((e) => e.active === 0))
-  // A streaming body keeps its endpoint busy until it is done.
+  // For least-request, a streaming body keeps its endpoint busy until it is done; other
+  // policies do not read the count, and plain tries to them leave it alone.
+  const lr = createServiceUpstream(service({ loadBalancing: 'least-request' }))
   let finish!: () => void
   const done = new Promise<void>((r) => (finish = r))
-  await b.call(async (t) => ({ status: 200, delivered: t.accept(200), done }), { replayable: true })
-  assert.equal(b.set.endpoints.filter((e) => e.active === 1).length, 1)
+  await lr.call(async (t) => ({ status: 200, delivered: t.accept(200), done }), { replayable: true })
+  assert.equal(lr.set.endpoints.filter((e) => e.active === 1).length, 1)
+  let finish2!: () => void
+  const done2 = new Promise<void>((r) => (finish2 = r))
+  await lr.call(async (t) => ({ status: 200, delivered: t.accept(200), done: done2 }), { replayable: true })
+  assert.equal(lr.set.endpoints.filter((e) => e.active === 1).length, 2, 'the second try went to the idle endpoint')
   finish()
+  finish2()
   await new Promise((res) => setImmediate(res))
+  assert.ok(lr.set.endpoints.every((e) => e.active === 0))
+  await b.call(async (t) => ({ status: 200, delivered: t.accept(200), done: new Promise(() => {}) }), { replayable: true })
   assert.ok(b.set.endpoints.every((e) => e.active === 0))
   // The overall timeout passing while the try hangs is 504, and the try was told how long it had.
   const c = createServiceUpstream(service())
