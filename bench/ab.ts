@@ -2,7 +2,7 @@
  * A/B for the request path: the bare Node forwarder and one or more legate builds, side by
  * side, at a fixed request rate (open loop, bench/lib/openloop.c) and then at saturation (wrk).
  *
- *   node --import tsx bench/ab.ts [--legate 'name=path/to/legate.js [node flags]' ...] [--bare '' --bare '--node-flag' ...] [--rate 4000] [--rounds 5] [--duration 4] [--log-level info] [--no-saturate]
+ *   node --import tsx bench/ab.ts [--legate 'name=path/to/legate.js [node flags]' ...] [--bare '' --bare '[forwarder.ts] [node flags]' ...] [--rate 4000] [--rounds 5] [--duration 4] [--log-level info] [--no-saturate]
  *
  * Why a fixed rate: at saturation a faster process batches more requests per event-loop
  * turn, and on a machine shared with other work the req/s of one run swing by ±30%. At a
@@ -27,7 +27,7 @@ import type { OpenLoopResult } from './lib/open-loop.ts'
 const { values } = parseArgs({
   options: {
     legate: { type: 'string', multiple: true, default: ['legate=bin/legate.js'] },
-    /** The bare forwarder once per value: '' for node's defaults, or node flags to price on it too. */
+    /** The bare forwarder once per value: '' for node-undici.ts as it is, or `[forwarder.ts] [node flags]`. */
     bare: { type: 'string', multiple: true, default: [''] },
     rate: { type: 'string', default: '4000' },
     rounds: { type: 'string', default: '5' },

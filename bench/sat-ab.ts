@@ -7,7 +7,7 @@
  * full bench (`npm run bench`), unless nginx is missing or `--upstream node`: a Node upstream
  * on the shared core takes ~25 µs of it per request and so narrows every ratio.
  *
- *   node --import tsx bench/sat-ab.ts [--legate 'name=path/to/legate.js [node flags]' ...] [--bare '' --bare '--node-flag' ...] [--rounds 9] [--duration 4] [--log-level info] [--upstream nginx|node]
+ *   node --import tsx bench/sat-ab.ts [--legate 'name=path/to/legate.js [node flags]' ...] [--bare '' --bare '[forwarder.ts] [node flags]' ...] [--rounds 9] [--duration 4] [--log-level info] [--upstream nginx|node]
  * @module
  */
 import { mkdtempSync } from 'node:fs'
@@ -22,7 +22,7 @@ import { nginxUpstreamConfig } from './peers.ts'
 const { values } = parseArgs({
   options: {
     legate: { type: 'string', multiple: true, default: ['legate=bin/legate.js'] },
-    /** The bare forwarder once per value: '' for node's defaults, or node flags to price on it too. */
+    /** The bare forwarder once per value: '' for node-undici.ts as it is, or `[forwarder.ts] [node flags]`. */
     bare: { type: 'string', multiple: true, default: [''] },
     rounds: { type: 'string', default: '9' },
     duration: { type: 'string', default: '4' },

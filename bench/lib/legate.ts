@@ -102,19 +102,21 @@ export function nodeLegatePeers(specs: string[], files: LegateFiles, basePort: n
 }
 
 /**
- * The bare Node forwarder (bench/forwarders/node-undici.ts), once per `flags` entry: '' for node's
- * defaults, or node flags (e.g. `--max-semi-space-size=32`), so a runtime setting legate ships
- * with can be priced on the reference too, in the same run.
+ * The bare Node forwarder, once per spec: '' for bench/forwarders/node-undici.ts with node's
+ * defaults, or `[forwarder.ts] [node flags]` (e.g. `--max-semi-space-size=32`, or another
+ * forwarder in bench/forwarders/), so a runtime setting or an upstream client can be priced
+ * on the reference too, in the same run.
  */
-export function bareNodePeers(flags: string[], upstreamUrl: string, basePort: number): AbPeer[] {
-  return flags.map((f, i) => {
-    const nodeFlags = f.split(' ').filter(Boolean)
+export function bareNodePeers(specs: string[], upstreamUrl: string, basePort: number): AbPeer[] {
+  return specs.map((spec, i) => {
+    const words = spec.split(' ').filter(Boolean)
+    const script = words[0]?.endsWith('.ts') ? words.shift()! : 'bench/forwarders/node-undici.ts'
     const port = basePort + i
     return {
-      name: nodeFlags.length ? `bare ${nodeFlags.join(' ')}` : 'bare node:http + undici',
+      name: words.length || i > 0 ? `bare ${[script.replace(/^.*\//, ''), ...words].join(' ')}` : 'bare node:http + undici',
       port,
       launch() {
-        return start(this.name, process.execPath, [...nodeFlags, '--import', 'tsx', join(ROOT, 'bench/forwarders/node-undici.ts')], { core: PROXY_CORE, env: { PORT: String(port), UPSTREAM: upstreamUrl } })
+        return start(this.name, process.execPath, [...words, '--import', 'tsx', resolve(ROOT, script)], { core: PROXY_CORE, env: { PORT: String(port), UPSTREAM: upstreamUrl } })
       },
     }
   })

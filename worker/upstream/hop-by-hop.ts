@@ -65,3 +65,19 @@ export function connectionNamed(value: string | null | undefined): string[] {
   }
   return out
 }
+
+/**
+ * An answer's fields (`[name, value, …]`, lowercase names, as an HTTP/1.1 reader gives them)
+ * without the hop-by-hop ones and those its `Connection` fields name: what crosses to the client.
+ */
+export function endToEndFields(fields: readonly string[]): string[] {
+  let connection: string | undefined
+  for (let i = 0; i < fields.length; i += 2) if (fields[i] === 'connection') connection = connection === undefined ? fields[i + 1] : `${connection}, ${fields[i + 1]}`
+  const named = namedByConnection(connection)
+  const out: string[] = []
+  for (let i = 0; i < fields.length; i += 2) {
+    const name = fields[i]!
+    if (!isHopByHop(name) && !named?.includes(name)) out.push(name, fields[i + 1]!)
+  }
+  return out
+}

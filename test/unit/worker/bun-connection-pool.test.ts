@@ -1,12 +1,12 @@
 /**
- * The Bun socket client's pool (worker/platforms/bun/http1/connection-pool.ts) over a fake
+ * The Bun socket client's pool (worker/platforms/http1/connection-pool.ts) over a fake
  * `Bun.connect`, on Node: idle reuse newest first, a stale kept-alive connection's request
  * sent again once, and idle connections of origins a config no longer names closed.
  */
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { Buffer } from 'node:buffer'
-import { ConnectionPools, type Exchange } from '../../../worker/platforms/bun/http1/connection-pool.ts'
+import { ConnectionPools, type Exchange } from '../../../worker/platforms/http1/connection-pool.ts'
 
 interface FakeSocket {
   data: any

@@ -1,12 +1,12 @@
 /**
- * The HTTP/1.1 response reader of Bun's socket forward (worker/platforms/bun/http1/
+ * The HTTP/1.1 response reader of Bun's socket forward (worker/platforms/http1/
  * response-reader.ts), byte by byte: framings (Content-Length, chunked, until close, none),
  * interim responses, connection reuse, and every malformed shape refused with its reason.
  */
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { Buffer } from 'node:buffer'
-import { ResponseReader, ResponseSyntaxError, MAX_HEAD_BYTES, type ResponseHead } from '../../../worker/platforms/bun/http1/response-reader.ts'
+import { ResponseReader, ResponseSyntaxError, MAX_HEAD_BYTES, type ResponseHead } from '../../../worker/platforms/http1/response-reader.ts'
 
 interface Read {
   heads: ResponseHead[]

@@ -14,9 +14,9 @@ import { Buffer } from 'node:buffer'
 import { LegateError } from '../../../protocol/errors.ts'
 import type { UpstreamForward, UpstreamRequest, UpstreamResult, RequestContext } from '../../platform.ts'
 import { upstreamHeaders } from '../../upstream/forward.ts'
-import { isHopByHop, namedByConnection, staysOnHop } from '../../upstream/hop-by-hop.ts'
-import { ConnectionPools, type Connection, type Exchange } from './http1/connection-pool.ts'
-import type { ResponseHead } from './http1/response-reader.ts'
+import { endToEndFields, namedByConnection, staysOnHop } from '../../upstream/hop-by-hop.ts'
+import { ConnectionPools, type Connection, type Exchange, type SocketConnector } from '../http1/connection-pool.ts'
+import type { ResponseHead } from '../http1/response-reader.ts'
 
 const SMALL = 64 * 1024
 /** Body-less requests of these methods may be resent on a new connection when a kept-alive one was stale. */
@@ -32,7 +32,7 @@ export interface SocketForward extends UpstreamForward {
   retain(origins: ReadonlySet<string>): void
 }
 
-export function createSocketForward(fallback: UpstreamForward, pools = new ConnectionPools()): SocketForward {
+export function createSocketForward(fallback: UpstreamForward, pools = new ConnectionPools((globalThis as unknown as { Bun: SocketConnector }).Bun)): SocketForward {
   const forward = ((c: RequestContext, req: UpstreamRequest) => {
     const incoming = c.req.raw
     if (!req.origin.startsWith('http://') || !IDEMPOTENT.has(req.method) || (req.body !== undefined && req.body !== null) || UNSAFE_TARGET.test(req.path)) return fallback(c, req)
@@ -78,17 +78,13 @@ function headFromHeaders(headers: Headers, req: UpstreamRequest): string {
  */
 const headersOf = new WeakMap<readonly string[], Headers>()
 function responseHeaders(fields: readonly string[]): Headers {
-  const known = headersOf.get(fields)
-  if (known !== undefined) return known
-  let connection: string | undefined
-  for (let i = 0; i < fields.length; i += 2) if (fields[i] === 'connection') connection = connection === undefined ? fields[i + 1] : `${connection}, ${fields[i + 1]}`
-  const named = namedByConnection(connection)
-  const headers = new Headers()
-  for (let i = 0; i < fields.length; i += 2) {
-    const name = fields[i]!
-    if (!isHopByHop(name) && !named?.includes(name)) headers.append(name, fields[i + 1]!)
+  let headers = headersOf.get(fields)
+  if (headers === undefined) {
+    const pass = endToEndFields(fields)
+    headers = new Headers()
+    for (let i = 0; i < pass.length; i += 2) headers.append(pass[i]!, pass[i + 1]!)
+    headersOf.set(fields, headers)
   }
-  headersOf.set(fields, headers)
   return headers
 }
 

@@ -1,11 +1,13 @@
 /**
- * The Node platform: the undici fast path upstream, the file state store, the socket's
- * peer address, batched log output and unref'd timers.
+ * The Node platform: the upstream leg (legate's own HTTP/1.1 connections for body-less
+ * requests, undici for the rest, both written straight to the client's socket), the file
+ * state store, the socket's peer address, batched log output and unref'd timers.
  * @module
  */
 import type { HttpBindings } from '@hono/node-server'
 import type { Platform } from '../../platform.ts'
 import { createUndiciForward, type UndiciForwardOptions } from './undici-forward.ts'
+import { createNodeSocketForward } from './socket-forward.ts'
 import { createFileStateStore } from './state-file.ts'
 import { createByteLog } from './byte-log.ts'
 import { createProtocolForward, type ProtocolForward } from './protocol-forward.ts'
@@ -29,8 +31,14 @@ export interface NodePlatform extends Platform {
 export function createNodePlatform(options: NodePlatformOptions): NodePlatform {
   // The undici pools ask the protocol forward for each origin's TLS settings.
   let protocols: ProtocolForward | undefined
-  const upstream = createUndiciForward({ ...options, connectorFor: (origin, timeout) => protocols?.connectorFor(origin, timeout) })
-  protocols = createProtocolForward({ base: upstream.forward, retainBase: (origins) => upstream.retain(origins), connectTimeout: options.connectTimeout })
+  const undici = createUndiciForward({ ...options, connectorFor: (origin, timeout) => protocols?.connectorFor(origin, timeout) })
+  // LEGATE_NODE_UNDICI=1: every request through undici (for comparison; see socket-forward.ts).
+  const sockets = process.env.LEGATE_NODE_UNDICI ? undefined : createNodeSocketForward(undici.forward, { connectTimeout: options.connectTimeout })
+  const retain = (origins: ReadonlySet<string>) => {
+    undici.retain(origins)
+    sockets?.retain(origins)
+  }
+  protocols = createProtocolForward({ base: sockets?.forward ?? undici.forward, retainBase: retain, connectTimeout: options.connectTimeout })
   const stream = options.logStream ?? process.stdout
   const log = createByteLog((bytes) => stream.write(bytes))
   process.once('exit', log.flush)
@@ -57,9 +65,10 @@ export function createNodePlatform(options: NodePlatformOptions): NodePlatform {
     now: Date.now,
     state: options.stateDir ? createFileStateStore(options.stateDir, options.mesh) : undefined,
     log: log.write,
-    onOrigins: (origins) => upstream.retain(origins),
+    onOrigins: retain,
     close: async () => {
-      await Promise.all([upstream.close(), protocols.close()])
+      sockets?.close()
+      await Promise.all([undici.close(), protocols.close()])
     },
     flushLogs: log.flush,
   }

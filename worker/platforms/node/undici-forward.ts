@@ -41,7 +41,7 @@ export interface UndiciForward {
 const hasBody = (h: IncomingHttpHeaders) => h['transfer-encoding'] !== undefined || (h['content-length'] !== undefined && h['content-length'] !== '0')
 
 /** The client's raw headers minus hop-by-hop, Host, `drop` and the names the ambassador sets, then those. */
-function rawUpstreamHeaders(raw: string[], req: UpstreamRequest): string[] {
+export function rawUpstreamHeaders(raw: string[], req: UpstreamRequest): string[] {
   let named: string[] | undefined
   for (let i = 0; i < raw.length; i += 2) {
     if (raw[i]!.length === 10 && raw[i]!.toLowerCase() === 'connection' && !namesNoOtherHeader(raw[i + 1])) (named ??= []).push(...connectionNamed(raw[i + 1]))
@@ -59,7 +59,8 @@ function rawUpstreamHeaders(raw: string[], req: UpstreamRequest): string[] {
   return out
 }
 
-function headersToFlat(h: Headers): string[] {
+/** `Headers` as a flat `[name, value, …]` list, each Set-Cookie its own field. */
+export function headersToFlat(h: Headers): string[] {
   const out: string[] = []
   h.forEach((value, name) => {
     if (name !== 'set-cookie') out.push(name, value)

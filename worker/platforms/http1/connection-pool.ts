@@ -1,12 +1,14 @@
 /**
- * Keep-alive HTTP/1.1 connections to upstream endpoints over `Bun.connect`, on the main
- * thread: one request at a time per connection, idle connections reused newest first and
- * closed after 60 s idle (or the server's own shorter `Keep-Alive: timeout`), a request that
- * meets a connection the server had already closed sent again once on a new one.
+ * Keep-alive HTTP/1.1 connections to upstream endpoints, on the main thread: one request at a
+ * time per connection, idle connections reused newest first and closed after 60 s idle (or
+ * the server's own shorter `Keep-Alive: timeout`), a request that meets a connection the
+ * server had already closed sent again once on a new one.
  *
- * Why not Bun's fetch: it writes requests and reads answers on a thread of its own, ~12 µs
- * of CPU per request on top of the main thread's (bench/bun-ab.ts), on the core the proxy
- * shares with its upstream.
+ * Sockets come from a `SocketConnector` of `Bun.connect`'s shape: Bun's own on Bun, node:net
+ * adapted to it on Node (platforms/node/net-connector.ts). Why not the runtimes' clients: Bun's
+ * fetch writes requests and reads answers on a thread of its own, ~12 µs of CPU per request on
+ * top of the main thread's (bench/bun-ab.ts); undici on Node cost ~10 µs per request more than
+ * this client in the same bare forwarder (bench/analysis.md, session 5).
  * @module
  */
 import type { Buffer } from 'node:buffer'
@@ -35,8 +37,8 @@ export const IDLE_MS = 60_000
 /** At most this many idle connections are kept per origin; more are closed as they come back. */
 const MAX_IDLE = 256
 
-// Just the Bun surface used here, so that `tsc -p .` checks this file under Node's types.
-interface BunSocket {
+/** A connected socket, as `Bun.connect` gives it (`data` is the connection it carries). */
+export interface PoolSocket {
   data: Connection
   write(data: string | Uint8Array): number
   end(): void
@@ -45,21 +47,23 @@ interface BunSocket {
   resume(): void
   setNoDelay(on?: boolean): boolean
 }
-interface SocketHandlers {
-  data(socket: BunSocket, data: Buffer): void
-  drain(socket: BunSocket): void
-  end(socket: BunSocket): void
-  close(socket: BunSocket, error?: Error): void
-  error(socket: BunSocket, error: Error): void
-  connectError(socket: BunSocket, error: Error): void
+/** The socket's events, one object for every socket (`Bun.connect`'s `socket` option). */
+export interface SocketHandlers {
+  data(socket: PoolSocket, data: Buffer): void
+  drain(socket: PoolSocket): void
+  end(socket: PoolSocket): void
+  close(socket: PoolSocket, error?: Error): void
+  error(socket: PoolSocket, error: Error): void
+  connectError(socket: PoolSocket, error: Error): void
 }
-interface BunConnect {
-  connect(options: { hostname: string; port: number; socket: SocketHandlers; data: Connection }): Promise<BunSocket>
+/** Opens sockets: `Bun` itself on Bun. */
+export interface SocketConnector {
+  connect(options: { hostname: string; port: number; socket: SocketHandlers; data: Connection }): Promise<PoolSocket>
 }
 
 /** One upstream connection and the one request it carries at a time. */
 export class Connection {
-  socket: BunSocket | undefined
+  socket: PoolSocket | undefined
   readonly reader = new ResponseReader()
   exchange: Exchange | undefined
   /** Responses completed on this connection: a failure on a used one may just be a stale connection. */
@@ -170,7 +174,7 @@ export class Connection {
   }
 }
 
-/** One handlers object for every socket: Bun dispatches to the connection in `socket.data`. */
+/** One handlers object for every socket: events reach the connection in `socket.data`. */
 const handlers: SocketHandlers = {
   data: (socket, data) => socket.data.read(data),
   drain: (socket) => socket.data.drain(),
@@ -192,7 +196,7 @@ export class OriginPool {
 
   constructor(
     origin: string,
-    private readonly bun: BunConnect,
+    private readonly connector: SocketConnector,
   ) {
     const url = new URL(origin)
     this.hostname = url.hostname.replace(/^\[|\]$/g, '')
@@ -216,7 +220,7 @@ export class OriginPool {
   /** Opens a new connection. Rejects when the endpoint cannot be reached. */
   connect(): Promise<Connection> {
     const conn = new Connection(this)
-    return this.bun.connect({ hostname: this.hostname, port: this.port, socket: handlers, data: conn }).then(
+    return this.connector.connect({ hostname: this.hostname, port: this.port, socket: handlers, data: conn }).then(
       (socket) => {
         if (conn.closed) throw conn.connectFailure ?? new Error('connection closed while opening')
         conn.socket = socket
@@ -286,15 +290,12 @@ export class OriginPool {
 /** The pools of every origin, created as first used. */
 export class ConnectionPools {
   private readonly pools = new Map<string, OriginPool>()
-  private readonly bun: BunConnect
 
-  constructor(bun?: BunConnect) {
-    this.bun = bun ?? (globalThis as unknown as { Bun: BunConnect }).Bun
-  }
+  constructor(private readonly connector: SocketConnector) {}
 
   get(origin: string): OriginPool {
     let pool = this.pools.get(origin)
-    if (!pool) this.pools.set(origin, (pool = new OriginPool(origin, this.bun)))
+    if (!pool) this.pools.set(origin, (pool = new OriginPool(origin, this.connector)))
     return pool
   }
 
