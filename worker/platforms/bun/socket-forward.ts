@@ -10,20 +10,15 @@
  * `timeouts.request` give 504 `upstream_timeout` as on the other paths.
  * @module
  */
-import { Buffer } from 'node:buffer'
 import { LegateError } from '../../../protocol/errors.ts'
 import type { UpstreamForward, UpstreamRequest, UpstreamResult, RequestContext } from '../../platform.ts'
 import { upstreamHeaders } from '../../upstream/forward.ts'
 import { endToEndFields, namedByConnection, staysOnHop } from '../../upstream/hop-by-hop.ts'
+import { headBytes, IDEMPOTENT, UNSAFE_TARGET } from '../http1/request-head.ts'
 import { ConnectionPools, type Connection, type Exchange, type SocketConnector } from '../http1/connection-pool.ts'
 import type { ResponseHead } from '../http1/response-reader.ts'
 
 const SMALL = 64 * 1024
-/** Body-less requests of these methods may be resent on a new connection when a kept-alive one was stale. */
-const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'DELETE', 'TRACE'])
-// A request target with these is left to fetch; a head with non-ASCII (latin1) values is written as bytes.
-const UNSAFE_TARGET = /[\x00-\x20\x7f]/
-const NON_ASCII = /[^\x00-\x7f]/
 
 type HeadersJson = Record<string, string | string[] | undefined>
 
@@ -40,7 +35,7 @@ export function createSocketForward(fallback: UpstreamForward, pools = new Conne
     // A request body (or an upgrade) is the fetch forward's; here only what fits in a head.
     if (fields['content-length'] !== undefined || fields['transfer-encoding'] !== undefined || fields.upgrade !== undefined) return fallback(c, req)
     const text = req.editRequestHeaders ? headFromHeaders(upstreamHeaders(incoming.headers, req), req) : headFromFields(fields, req)
-    const call = new UpstreamCall(req, NON_ASCII.test(text) ? Buffer.from(text, 'latin1') : text, incoming.signal)
+    const call = new UpstreamCall(req, headBytes(text), incoming.signal)
     if (!call.cancelled) pools.get(req.origin).send(call)
     return call.result
   }) as SocketForward

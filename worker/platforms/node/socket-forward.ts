@@ -14,23 +14,18 @@
  * @module
  */
 import type { ServerResponse } from 'node:http'
-import { Buffer } from 'node:buffer'
 import { RESPONSE_ALREADY_SENT } from '@hono/node-server/utils/response'
 import { LegateError } from '../../../protocol/errors.ts'
 import type { RequestContext, UpstreamForward, UpstreamRequest, UpstreamResult } from '../../platform.ts'
 import { upstreamHeaders } from '../../upstream/forward.ts'
 import { endToEndFields } from '../../upstream/hop-by-hop.ts'
+import { headBytes, IDEMPOTENT, UNSAFE_TARGET } from '../http1/request-head.ts'
 import { ConnectionPools, type Connection, type Exchange } from '../http1/connection-pool.ts'
 import type { ResponseHead } from '../http1/response-reader.ts'
 import { createNetConnector } from './net-connector.ts'
 import type { NodeBindings } from './request-context.ts'
 import { headersToFlat, rawUpstreamHeaders } from './undici-forward.ts'
 
-/** Body-less requests of these methods may be resent on a new connection when a kept-alive one was stale. */
-const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'DELETE', 'TRACE'])
-// A request target with these is left to undici; a head with non-ASCII (latin1) values is written as bytes.
-const UNSAFE_TARGET = /[\x00-\x20\x7f]/
-const NON_ASCII = /[^\x00-\x7f]/
 
 export interface NodeSocketForward {
   forward: UpstreamForward
@@ -62,7 +57,7 @@ export function createNodeSocketForward(fallback: UpstreamForward, options: { co
     for (let i = 0; i < fields.length; i += 2) text += `${fields[i]}: ${fields[i + 1]}\r\n`
     text += '\r\n'
     return new Promise<UpstreamResult>((resolve, reject) => {
-      const call = new UpstreamCall(req, env.outgoing, NON_ASCII.test(text) ? Buffer.from(text, 'latin1') : text, resolve, reject)
+      const call = new UpstreamCall(req, env.outgoing, headBytes(text), resolve, reject)
       if (!call.cancelled) pools.get(req.origin).send(call)
     })
   }

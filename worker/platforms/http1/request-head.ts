@@ -1,0 +1,17 @@
+/**
+ * What the socket forwards (platforms/bun, platforms/node) share about the requests they take:
+ * which ones, and the head as it is written.
+ * @module
+ */
+import { Buffer } from 'node:buffer'
+
+/** Body-less requests of these methods are taken, and may be sent again once on a new connection when a kept-alive one was stale. */
+export const IDEMPOTENT: ReadonlySet<string> = new Set(['GET', 'HEAD', 'OPTIONS', 'DELETE', 'TRACE'])
+
+/** A request target with a space or a control character is left to the runtime's own client (which refuses or escapes it). */
+export const UNSAFE_TARGET = /[\x00-\x20\x7f]/
+
+const NON_ASCII = /[^\x00-\x7f]/
+
+/** The head as written: the text, or its latin1 bytes when a field value carries non-ASCII (obs-text) characters. */
+export const headBytes = (text: string): string | Uint8Array => (NON_ASCII.test(text) ? Buffer.from(text, 'latin1') : text)
