@@ -10,12 +10,12 @@
  * `timeouts.request` give 504 `upstream_timeout` as on the other paths.
  * @module
  */
-import { LegateError } from '../../../protocol/errors.ts'
 import type { UpstreamForward, UpstreamRequest, UpstreamResult, RequestContext } from '../../platform.ts'
 import { upstreamHeaders } from '../../upstream/forward.ts'
 import { endToEndFields, namedByConnection, staysOnHop } from '../../upstream/hop-by-hop.ts'
 import { headBytes, IDEMPOTENT, UNSAFE_TARGET } from '../http1/request-head.ts'
-import { ConnectionPools, type Connection, type Exchange, type SocketConnector } from '../http1/connection-pool.ts'
+import { ConnectionPools, type SocketConnector } from '../http1/connection-pool.ts'
+import { UpstreamCall } from '../http1/upstream-call.ts'
 import type { ResponseHead } from '../http1/response-reader.ts'
 
 const SMALL = 64 * 1024
@@ -35,7 +35,7 @@ export function createSocketForward(fallback: UpstreamForward, pools = new Conne
     // A request body (or an upgrade) is the fetch forward's; here only what fits in a head.
     if (fields['content-length'] !== undefined || fields['transfer-encoding'] !== undefined || fields.upgrade !== undefined) return fallback(c, req)
     const text = req.editRequestHeaders ? headFromHeaders(upstreamHeaders(incoming.headers, req), req) : headFromFields(fields, req)
-    const call = new UpstreamCall(req, headBytes(text), incoming.signal)
+    const call = new BunCall(req, headBytes(text), incoming.signal)
     if (!call.cancelled) pools.get(req.origin).send(call)
     return call.result
   }) as SocketForward
@@ -91,11 +91,7 @@ const enum Phase {
 }
 
 /** One request's exchange: from the head written to the body's last byte (or its failure). */
-class UpstreamCall implements Exchange {
-  conn: Connection | undefined = undefined
-  cancelled = false
-  retryable = true
-  readonly headRequest: boolean
+class BunCall extends UpstreamCall {
   readonly result: Promise<UpstreamResult>
   private phase = Phase.Waiting
   private resolve!: (result: UpstreamResult) => void
@@ -107,15 +103,9 @@ class UpstreamCall implements Exchange {
   private stream: ReadableStreamDefaultController<Uint8Array> | undefined
   private bytes = 0
   private finish: ((bytes: number) => void) | undefined
-  private headersTimer: ReturnType<typeof setTimeout> | undefined
-  private requestTimer: ReturnType<typeof setTimeout> | undefined
 
-  constructor(
-    private readonly req: UpstreamRequest,
-    readonly request: string | Uint8Array,
-    signal: AbortSignal,
-  ) {
-    this.headRequest = req.method === 'HEAD'
+  constructor(req: UpstreamRequest, request: string | Uint8Array, signal: AbortSignal) {
+    super(req, request)
     this.result = new Promise<UpstreamResult>((resolve, reject) => {
       this.resolve = resolve
       this.reject = reject
@@ -127,12 +117,11 @@ class UpstreamCall implements Exchange {
     }
     // The call itself is the listener (handleEvent): no closure per request.
     signal.addEventListener('abort', this)
-    if (req.headersTimeout > 0) this.headersTimer = setTimeout(() => this.timedOut('response head'), req.headersTimeout)
-    if (req.requestTimeout > 0) this.requestTimer = setTimeout(() => this.timedOut('response'), req.requestTimeout)
+    this.startTimers()
   }
 
   head(head: ResponseHead): void {
-    if (this.headersTimer) clearTimeout(this.headersTimer)
+    this.headArrived()
     if (this.req.accept && !this.req.accept(head.status)) {
       // A retry policy wants another attempt: this answer is dropped with its connection.
       this.cut()
@@ -213,34 +202,21 @@ class UpstreamCall implements Exchange {
     } else this.reject(this.unavailable(new Error('the client went away')))
   }
 
-  private timedOut(what: string): void {
+  protected timedOut(what: string): void {
     const phase = this.phase
     if (phase === Phase.Done) return
     this.cut()
-    const err = new LegateError('upstream_timeout', `no ${what} from ${this.req.origin} in time`)
+    const err = this.timeoutError(what)
     if (phase === Phase.Streaming) {
       this.stream!.error(err)
       this.finish!(-1)
     } else this.reject(err)
   }
 
-  /** Gives up on the exchange: its connection is cut, not reused. */
-  private cut(): void {
-    const conn = this.conn
-    this.cancelled = true
-    this.settle()
-    conn?.destroy()
-  }
-
-  /**
-   * No more events matter: the timers go, and the connection is no longer this call's. The
-   * abort listener stays (removing it costs more than the phase check it meets; it goes with the request).
-   */
-  private settle(): void {
+  /** The abort listener stays (removing it costs more than the phase check it meets; it goes with the request). */
+  protected override settle(): void {
     this.phase = Phase.Done
-    this.conn = undefined
-    if (this.headersTimer) clearTimeout(this.headersTimer)
-    if (this.requestTimer) clearTimeout(this.requestTimer)
+    super.settle()
   }
 
   private answer(body: Uint8Array | ReadableStream<Uint8Array> | null): Response {
@@ -250,7 +226,4 @@ class UpstreamCall implements Exchange {
     return response
   }
 
-  private unavailable(err: Error): LegateError {
-    return new LegateError('upstream_unavailable', `cannot reach ${this.req.origin}: ${err.message}`, { cause: err })
-  }
 }

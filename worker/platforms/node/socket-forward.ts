@@ -15,12 +15,13 @@
  */
 import type { ServerResponse } from 'node:http'
 import { RESPONSE_ALREADY_SENT } from '@hono/node-server/utils/response'
-import { LegateError } from '../../../protocol/errors.ts'
+import type { LegateError } from '../../../protocol/errors.ts'
 import type { RequestContext, UpstreamForward, UpstreamRequest, UpstreamResult } from '../../platform.ts'
 import { upstreamHeaders } from '../../upstream/forward.ts'
 import { endToEndFields } from '../../upstream/hop-by-hop.ts'
 import { headBytes, IDEMPOTENT, UNSAFE_TARGET } from '../http1/request-head.ts'
-import { ConnectionPools, type Connection, type Exchange } from '../http1/connection-pool.ts'
+import { ConnectionPools } from '../http1/connection-pool.ts'
+import { UpstreamCall } from '../http1/upstream-call.ts'
 import type { ResponseHead } from '../http1/response-reader.ts'
 import { createNetConnector } from './net-connector.ts'
 import type { NodeBindings } from './request-context.ts'
@@ -57,7 +58,7 @@ export function createNodeSocketForward(fallback: UpstreamForward, options: { co
     for (let i = 0; i < fields.length; i += 2) text += `${fields[i]}: ${fields[i + 1]}\r\n`
     text += '\r\n'
     return new Promise<UpstreamResult>((resolve, reject) => {
-      const call = new UpstreamCall(req, env.outgoing, headBytes(text), resolve, reject)
+      const call = new NodeCall(req, env.outgoing, headBytes(text), resolve, reject)
       if (!call.cancelled) pools.get(req.origin).send(call)
     })
   }
@@ -77,29 +78,23 @@ function clientFields(fields: readonly string[]): string[] {
 }
 
 /** One request's exchange, from the head written to the body's last byte written to the client. */
-class UpstreamCall implements Exchange {
-  conn: Connection | undefined = undefined
-  cancelled = false
-  retryable = true
-  readonly headRequest: boolean
+class NodeCall extends UpstreamCall {
   private headSent = false
   private settled = false
   private bytes = 0
   private finish: ((bytes: number) => void) | undefined
-  private headersTimer: ReturnType<typeof setTimeout> | undefined
-  private requestTimer: ReturnType<typeof setTimeout> | undefined
   // Assigned in the constructor, not as class fields (see undici-forward.ts on tsx's keepNames).
   private readonly onClose: () => void
   private onDrain: (() => void) | undefined
 
   constructor(
-    private readonly req: UpstreamRequest,
+    req: UpstreamRequest,
     private readonly outgoing: ServerResponse,
-    readonly request: string | Uint8Array,
+    request: string | Uint8Array,
     private readonly resolve: (r: UpstreamResult) => void,
     private readonly reject: (e: LegateError) => void,
   ) {
-    this.headRequest = req.method === 'HEAD'
+    super(req, request)
     this.onClose = () => {
       if (!this.settled) this.clientGone()
     }
@@ -111,13 +106,11 @@ class UpstreamCall implements Exchange {
     }
     // `on`, not `once` (no wrapper per request): settle() removes it.
     outgoing.on('close', this.onClose)
-    if (req.headersTimeout > 0) this.headersTimer = setTimeout(() => this.timedOut('response head'), req.headersTimeout)
-    if (req.requestTimeout > 0) this.requestTimer = setTimeout(() => this.timedOut('response'), req.requestTimeout)
+    this.startTimers()
   }
 
   head(head: ResponseHead): void {
-    if (this.headersTimer) clearTimeout(this.headersTimer)
-    this.headersTimer = undefined
+    this.headArrived()
     const status = head.status
     if (this.req.accept && !this.req.accept(status)) {
       // A retry policy wants another attempt: this answer is dropped with its connection.
@@ -160,7 +153,7 @@ class UpstreamCall implements Exchange {
       // Too late for a local reply: the client sees a cut answer, never a complete-looking one.
       this.outgoing.destroy()
       this.finish!(-1)
-    } else this.reject(new LegateError('upstream_unavailable', `cannot reach ${this.req.origin}: ${err.message}`, { cause: err }))
+    } else this.reject(this.unavailable(err))
   }
 
   /** The client closed its connection before the answer was complete. */
@@ -172,30 +165,20 @@ class UpstreamCall implements Exchange {
     else this.resolve({ status: 499, delivered: true, response: RESPONSE_ALREADY_SENT, done: Promise.resolve(-1) })
   }
 
-  private timedOut(what: string): void {
+  protected timedOut(what: string): void {
     if (this.settled) return
     const headSent = this.headSent
     this.cut()
     if (headSent) {
       this.outgoing.destroy()
       this.finish!(-1)
-    } else this.reject(new LegateError('upstream_timeout', `no ${what} from ${this.req.origin} in time`))
+    } else this.reject(this.timeoutError(what))
   }
 
-  /** Gives up on the exchange: its connection is cut, not reused. */
-  private cut(): void {
-    const conn = this.conn
-    this.cancelled = true
-    this.settle()
-    conn?.destroy()
-  }
-
-  /** No more events matter: the timers and listeners go, and the connection is no longer this call's. */
-  private settle(): void {
+  /** The client's listeners go too. */
+  protected override settle(): void {
     this.settled = true
-    this.conn = undefined
-    if (this.headersTimer) clearTimeout(this.headersTimer)
-    if (this.requestTimer) clearTimeout(this.requestTimer)
+    super.settle()
     this.outgoing.off('close', this.onClose)
     if (this.onDrain) this.outgoing.off('drain', this.onDrain)
   }
