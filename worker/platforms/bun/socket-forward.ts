@@ -1,6 +1,6 @@
 /**
  * Bun's upstream leg: body-less requests to `http://` endpoints go over legate's own
- * keep-alive HTTP/1.1 connections (`http1/`, on `Bun.connect`) on the main thread; every
+ * keep-alive HTTP/1.1 connections (`platforms/http1/`, on `Bun.connect`) on the main thread; every
  * other request (a body, an upgrade, TLS) takes the fetch forward it is given.
  *
  * An answer with a Content-Length of at most 64 KiB is gathered and answered from memory
