@@ -40,14 +40,16 @@ export interface UndiciForward {
 /** A request body exists when the client said so; a GET without one must not become chunked. */
 const hasBody = (h: IncomingHttpHeaders) => h['transfer-encoding'] !== undefined || (h['content-length'] !== undefined && h['content-length'] !== '0')
 
-/** The client's raw headers minus hop-by-hop, Host, `drop` and the names the ambassador sets, then those. */
-export function rawUpstreamHeaders(raw: string[], req: UpstreamRequest): string[] {
+/**
+ * The client's raw headers minus hop-by-hop, Host, `drop` and the names the ambassador sets,
+ * then those, appended to `out` (a new list unless the caller reuses one).
+ */
+export function rawUpstreamHeaders(raw: string[], req: UpstreamRequest, out: string[] = []): string[] {
   let named: string[] | undefined
   for (let i = 0; i < raw.length; i += 2) {
     if (raw[i]!.length === 10 && raw[i]!.toLowerCase() === 'connection' && !namesNoOtherHeader(raw[i + 1])) (named ??= []).push(...connectionNamed(raw[i + 1]))
   }
   const set = req.set
-  const out: string[] = []
   outer: for (let i = 0; i < raw.length; i += 2) {
     const lower = raw[i]!.toLowerCase()
     if (staysOnHop(lower, named, req.drop)) continue
