@@ -5,8 +5,9 @@
  * what the test says: chunked and close-delimited bodies, HEAD, connection reuse, a repeated
  * answer head, a kept-alive connection the server dropped (sent again on a new one), a
  * malformed answer (502), an answer cut short, a silent upstream (504 with
- * `timeouts.backendRequest`), and a large answer to a client that reads slowly (backpressure,
- * then every byte). Each runtime's test file runs it against its own ambassador.
+ * `timeouts.backendRequest`), a client that goes away before or during the answer (the
+ * upstream connection closed), and a large answer to a client that reads slowly
+ * (backpressure, then every byte). Each runtime's test file runs it against its own ambassador.
  * @module
  */
 import { test, before, after } from 'node:test'
@@ -31,6 +32,8 @@ export function socketForwardSuite(label: string, start: (config: Record<string,
   let outbound = 0
   const requests: string[] = []
   const closed = new Set<number>()
+  let hung = 0
+  let big = 0
   let flaky = 0
 
   /** Answers one request head, by its path. */
@@ -70,7 +73,12 @@ export function socketForwardSuite(label: string, start: (config: Record<string,
         return void send('HTTP/1.1 200 OK\r\nConnection: keep-alive, x-hop\r\nX-Hop: 1\r\nX-Upstream: u\r\nContent-Length: 2\r\n\r\nok')
       case '/silent':
         return
+      case '/hang':
+        // Never answered: the test's client gives up, and the ambassador must close this connection.
+        hung = socket.id!
+        return
       case '/big': {
+        big = socket.id!
         send('HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n')
         for (let off = 0; off < BIG.length; off += 65536) {
           const part = BIG.subarray(off, off + 65536)
@@ -213,6 +221,39 @@ export function socketForwardSuite(label: string, start: (config: Record<string,
     assert.equal(res.status, 504)
     assert.equal((JSON.parse(res.body) as { error: string }).error, 'upstream_timeout')
     assert.ok(Date.now() - started < 3000)
+  })
+
+  test(`${label}: a client that goes away before the answer closes the upstream connection`, { skip, timeout: 30_000 }, async () => {
+    await new Promise<void>((resolve) => {
+      const req = httpRequest({ host: '127.0.0.1', port: outbound, path: '/hang', headers: { host: 'raw' } })
+      req.on('error', () => {})
+      req.end()
+      setTimeout(() => {
+        req.destroy()
+        resolve()
+      }, 200)
+    })
+    await until(() => hung > 0 && closed.has(hung), 5000, 20)
+    assert.equal((await get('/chunked')).status, 200)
+  })
+
+  test(`${label}: a client that goes away in the middle of a streamed answer closes the upstream connection`, { skip, timeout: 30_000 }, async () => {
+    big = 0
+    await new Promise<void>((resolve, reject) => {
+      const req = httpRequest({ host: '127.0.0.1', port: outbound, path: '/big', headers: { host: 'raw' } }, (res) => {
+        // The first bytes arrived: the answer is streaming; the client leaves.
+        res.once('data', () => {
+          req.destroy()
+          resolve()
+        })
+      })
+      req.on('error', () => {})
+      req.on('close', resolve)
+      setTimeout(() => reject(new Error('no answer')), 5000)
+      req.end()
+    })
+    await until(() => big > 0 && closed.has(big), 5000, 20)
+    assert.equal((await get('/chunked')).status, 200)
   })
 
   test(`${label}: a 4 MiB answer to a client that reads slowly arrives byte for byte`, { skip, timeout: 30_000 }, async () => {

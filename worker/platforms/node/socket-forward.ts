@@ -27,7 +27,6 @@ import { createNetConnector } from './net-connector.ts'
 import type { NodeBindings } from './request-context.ts'
 import { headersToFlat, rawUpstreamHeaders } from './undici-forward.ts'
 
-
 export interface NodeSocketForward {
   forward: UpstreamForward
   /** Closes the idle connections of origins no longer in use. */
