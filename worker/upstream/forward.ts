@@ -28,6 +28,24 @@ export function upstreamHeaders(incoming: Headers, req: UpstreamRequest): Header
   return out
 }
 
+/** `Headers` as a flat `[name, value, …]` list, each Set-Cookie its own field. */
+export function headersToFlat(h: Headers): string[] {
+  const out: string[] = []
+  h.forEach((value, name) => {
+    if (name !== 'set-cookie') out.push(name, value)
+  })
+  for (const cookie of h.getSetCookie()) out.push('set-cookie', cookie)
+  return out
+}
+
+/** A flat field list with a route's ResponseHeaderModifier applied (on a copy: `fields` may be shared). */
+export function editedFields(fields: readonly string[], edit: (headers: Headers) => void): string[] {
+  const h = new Headers()
+  for (let i = 0; i < fields.length; i += 2) h.append(fields[i]!, fields[i + 1]!)
+  edit(h)
+  return headersToFlat(h)
+}
+
 /** Response headers as the client gets them: hop-by-hop removed, then the route's edits. */
 export function downstreamHeaders(upstream: Headers, req: UpstreamRequest): Headers {
   const named = connectionNamed(upstream.get('connection'))

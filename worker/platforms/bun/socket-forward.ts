@@ -11,9 +11,9 @@
  * @module
  */
 import type { UpstreamForward, UpstreamRequest, UpstreamResult, RequestContext } from '../../platform.ts'
-import { upstreamHeaders } from '../../upstream/forward.ts'
+import { headersToFlat, upstreamHeaders } from '../../upstream/forward.ts'
 import { endToEndFields, namedByConnection, staysOnHop } from '../../upstream/hop-by-hop.ts'
-import { headBytes, IDEMPOTENT, UNSAFE_TARGET } from '../http1/request-head.ts'
+import { headBytes, headText, IDEMPOTENT, UNSAFE_TARGET } from '../http1/request-head.ts'
 import { ConnectionPools, type SocketConnector } from '../http1/connection-pool.ts'
 import { UpstreamCall } from '../http1/upstream-call.ts'
 import type { ResponseHead } from '../http1/response-reader.ts'
@@ -34,7 +34,7 @@ export function createSocketForward(fallback: UpstreamForward, pools = new Conne
     const fields = (incoming.headers as unknown as { toJSON(): HeadersJson }).toJSON()
     // A request body (or an upgrade) is the fetch forward's; here only what fits in a head.
     if (fields['content-length'] !== undefined || fields['transfer-encoding'] !== undefined || fields.upgrade !== undefined) return fallback(c, req)
-    const text = req.editRequestHeaders ? headFromHeaders(upstreamHeaders(incoming.headers, req), req) : headFromFields(fields, req)
+    const text = req.editRequestHeaders ? headText(req, headersToFlat(upstreamHeaders(incoming.headers, req))) : headFromFields(fields, req)
     const call = new BunCall(req, headBytes(text), incoming.signal)
     if (!call.cancelled) pools.get(req.origin).send(call)
     return call.result
@@ -56,13 +56,6 @@ function headFromFields(fields: HeadersJson, req: UpstreamRequest): string {
     else for (const v of value) head += `${name}: ${v}\r\n`
   }
   for (let i = 0; i < set.length; i += 2) head += `${set[i]}: ${set[i + 1]}\r\n`
-  return head + '\r\n'
-}
-
-/** A route edited the request headers: they come as `Headers` (Host included). */
-function headFromHeaders(headers: Headers, req: UpstreamRequest): string {
-  let head = `${req.method} ${req.path} HTTP/1.1\r\n`
-  headers.forEach((value, name) => (head += `${name}: ${value}\r\n`))
   return head + '\r\n'
 }
 

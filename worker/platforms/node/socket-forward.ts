@@ -17,15 +17,15 @@ import type { ServerResponse } from 'node:http'
 import { RESPONSE_ALREADY_SENT } from '@hono/node-server/utils/response'
 import type { LegateError } from '../../../protocol/errors.ts'
 import type { RequestContext, UpstreamForward, UpstreamRequest, UpstreamResult } from '../../platform.ts'
-import { upstreamHeaders } from '../../upstream/forward.ts'
+import { editedFields, headersToFlat, upstreamHeaders } from '../../upstream/forward.ts'
 import { endToEndFields } from '../../upstream/hop-by-hop.ts'
-import { headBytes, IDEMPOTENT, UNSAFE_TARGET } from '../http1/request-head.ts'
+import { headBytes, headText, IDEMPOTENT, UNSAFE_TARGET } from '../http1/request-head.ts'
 import { ConnectionPools } from '../http1/connection-pool.ts'
 import { UpstreamCall } from '../http1/upstream-call.ts'
 import type { ResponseHead } from '../http1/response-reader.ts'
 import { createNetConnector } from './net-connector.ts'
 import type { NodeBindings } from './request-context.ts'
-import { headersToFlat, rawUpstreamHeaders } from './undici-forward.ts'
+import { rawUpstreamHeaders } from './undici-forward.ts'
 
 export interface NodeSocketForward {
   forward: UpstreamForward
@@ -67,20 +67,8 @@ export function createNodeSocketForward(fallback: UpstreamForward, options: { co
   }
 }
 
-// Reused by every request (each is built and read synchronously): one joined string per head,
-// no list of fields and no chain of ~25 concatenations for the socket to flatten.
+// The client's fields, reused by every request (each head is built synchronously).
 const FIELDS: string[] = []
-const PARTS: string[] = []
-
-/** The request head's text: request line, fields, blank line. */
-function headText(req: UpstreamRequest, fields: readonly string[]): string {
-  const parts = PARTS
-  parts.length = 0
-  parts.push(req.method, ' ', req.path, ' HTTP/1.1\r\n')
-  for (let i = 0; i < fields.length; i += 2) parts.push(fields[i]!, ': ', fields[i + 1]!, '\r\n')
-  parts.push('\r\n')
-  return parts.join('')
-}
 
 /** The client's fields of one distinct answer head (the reader hands a repeated head's same `fields`). */
 const clientFieldsOf = new WeakMap<readonly string[], string[]>()
@@ -133,12 +121,7 @@ class NodeCall extends UpstreamCall {
     }
     const fields = clientFields(head.fields)
     const edit = this.req.editResponseHeaders
-    if (edit) {
-      const h = new Headers()
-      for (let i = 0; i < fields.length; i += 2) h.append(fields[i]!, fields[i + 1]!)
-      edit(h)
-      this.outgoing.writeHead(status, headersToFlat(h))
-    } else this.outgoing.writeHead(status, fields)
+    this.outgoing.writeHead(status, edit ? editedFields(fields, edit) : fields)
     this.headSent = true
     this.resolve({ status, delivered: true, response: RESPONSE_ALREADY_SENT, done: new Promise<number>((r) => (this.finish = r)) })
   }

@@ -15,7 +15,7 @@ import { RESPONSE_ALREADY_SENT } from '@hono/node-server/utils/response'
 import { LegateError } from '../../../protocol/errors.ts'
 import type { UpstreamForward, UpstreamRequest, UpstreamResult, RequestContext } from '../../platform.ts'
 import { connectionNamed, isHopByHop, mayBeHopByHop, namesNoOtherHeader, staysOnHop } from '../../upstream/hop-by-hop.ts'
-import { upstreamHeaders } from '../../upstream/forward.ts'
+import { editedFields, headersToFlat, upstreamHeaders } from '../../upstream/forward.ts'
 import { RepeatedHeads } from './repeated-heads.ts'
 
 export interface UndiciForwardOptions {
@@ -61,24 +61,10 @@ export function rawUpstreamHeaders(raw: string[], req: UpstreamRequest, out: str
   return out
 }
 
-/** `Headers` as a flat `[name, value, …]` list, each Set-Cookie its own field. */
-export function headersToFlat(h: Headers): string[] {
-  const out: string[] = []
-  h.forEach((value, name) => {
-    if (name !== 'set-cookie') out.push(name, value)
-  })
-  for (const cookie of h.getSetCookie()) out.push('set-cookie', cookie)
-  return out
-}
-
 /** Response headers for the client as a flat list: hop-by-hop removed (kept per distinct head), then the route's edits. */
 function downstream(heads: RepeatedHeads, raw: Buffer[], req: UpstreamRequest): readonly string[] {
   const out = heads.fields(raw)
-  if (!req.editResponseHeaders) return out
-  const h = new Headers()
-  for (let i = 0; i < out.length; i += 2) h.append(out[i]!, out[i + 1]!)
-  req.editResponseHeaders(h)
-  return headersToFlat(h)
+  return req.editResponseHeaders ? editedFields(out, req.editResponseHeaders) : out
 }
 
 /** The response fields as strings, hop-by-hop ones (and those `Connection` names) removed. */
