@@ -8,6 +8,11 @@
  *
  *   bun bench/bun-chain.ts [--requests 200000] [--concurrency 32] [--forward stub|small-body]
  *   bun --cpu-prof-md --cpu-prof-dir=/tmp/prof bench/bun-chain.ts     # where the time goes
+ *   BUN_JSC_logGC=1 bun bench/bun-chain.ts --only legate --rounds 1 2>gc.log   # what it allocates
+ *
+ * (`--only floor|bare|legate` runs one handler; JavaScriptCore's GC log then shows the heap
+ * before and after each collection, and the growth between collections over the requests run
+ * (warm-up included: min(N, 20000) + N × rounds) is the JavaScript heap allocated per request.)
  *
  * `--forward small-body` uses the real Bun upstream leg (worker/platforms/web/small-body-forward.ts)
  * against UPSTREAM (default http://127.0.0.1:19600, e.g. the bench's nginx upstream).
@@ -25,6 +30,7 @@ const { values } = parseArgs({
     concurrency: { type: 'string', default: '32' },
     forward: { type: 'string', default: 'stub' },
     rounds: { type: 'string', default: '5' },
+    only: { type: 'string' },
   },
 })
 const N = Number(values.requests)
@@ -75,7 +81,8 @@ const bare: Handler = (req) => {
   headers.delete('connection')
   return fetch(upstream + u.pathname + u.search, { method: req.method, headers, redirect: 'manual', decompress: false } as RequestInit)
 }
-const handlers: Record<string, Handler> = values.forward === 'small-body' ? { bare, legate: fetchHandler(amb.handlers.outbound) } : { floor, legate: fetchHandler(amb.handlers.outbound) }
+const all: Record<string, Handler> = values.forward === 'small-body' ? { bare, legate: fetchHandler(amb.handlers.outbound) } : { floor, legate: fetchHandler(amb.handlers.outbound) }
+const handlers = values.only ? { [values.only]: all[values.only]! } : all
 
 async function run(h: Handler, n: number): Promise<{ cpuUs: number; wallUs: number; bad: number }> {
   let left = n
@@ -107,6 +114,6 @@ for (let r = 0; r < Number(values.rounds); r++) {
 }
 for (const [name, xs] of Object.entries(results)) console.log(`${name.padEnd(8)} ${med(xs).toFixed(2)} µs/req CPU (median of ${xs.length}; ${xs.map((x) => x.toFixed(2)).join(' ')})`)
 const base = values.forward === 'small-body' ? 'bare' : 'floor'
-console.log(`legate − ${base}: ${(med(results.legate!) - med(results[base]!)).toFixed(2)} µs/req (forward: ${values.forward})`)
+if (!values.only) console.log(`legate − ${base}: ${(med(results.legate!) - med(results[base]!)).toFixed(2)} µs/req (forward: ${values.forward})`)
 amb.stop()
 process.exit(0)

@@ -13,7 +13,7 @@
 import type { UpstreamForward, UpstreamRequest, UpstreamResult, RequestContext } from '../../platform.ts'
 import { headersToFlat, upstreamHeaders } from '../../upstream/forward.ts'
 import { endToEndFields, namedByConnection, staysOnHop } from '../../upstream/hop-by-hop.ts'
-import { headBytes, headText, IDEMPOTENT, UNSAFE_TARGET } from '../http1/request-head.ts'
+import { endHead, headBytes, headText, IDEMPOTENT, startHead, UNSAFE_TARGET } from '../http1/request-head.ts'
 import { ConnectionPools, type SocketConnector } from '../http1/connection-pool.ts'
 import { UpstreamCall } from '../http1/upstream-call.ts'
 import type { ResponseHead } from '../http1/response-reader.ts'
@@ -28,6 +28,7 @@ export interface SocketForward extends UpstreamForward {
 }
 
 export function createSocketForward(fallback: UpstreamForward, pools = new ConnectionPools((globalThis as unknown as { Bun: SocketConnector }).Bun)): SocketForward {
+  const clientWatch = new ClientWatch()
   const forward = ((c: RequestContext, req: UpstreamRequest) => {
     const incoming = c.req.raw
     if (!req.origin.startsWith('http://') || !IDEMPOTENT.has(req.method) || (req.body !== undefined && req.body !== null) || UNSAFE_TARGET.test(req.path)) return fallback(c, req)
@@ -35,8 +36,9 @@ export function createSocketForward(fallback: UpstreamForward, pools = new Conne
     // A request body (or an upgrade) is the fetch forward's; here only what fits in a head.
     if (fields['content-length'] !== undefined || fields['transfer-encoding'] !== undefined || fields.upgrade !== undefined) return fallback(c, req)
     const text = req.editRequestHeaders ? headText(req, headersToFlat(upstreamHeaders(incoming.headers, req))) : headFromFields(fields, req)
-    const call = new BunCall(req, headBytes(text), incoming.signal)
-    if (!call.cancelled) pools.get(req.origin).send(call)
+    const call = new BunCall(req, headBytes(text), incoming)
+    clientWatch.add(call)
+    pools.get(req.origin).send(call)
     return call.result
   }) as SocketForward
   forward.retain = (origins) => pools.retain(origins)
@@ -48,15 +50,18 @@ function headFromFields(fields: HeadersJson, req: UpstreamRequest): string {
   const named = namedByConnection(fields.connection as string | undefined)
   const set = req.set
   for (let i = 0; i < set.length; i += 2) if (fields[set[i]!] !== undefined) fields[set[i]!] = undefined
-  let head = `${req.method} ${req.path} HTTP/1.1\r\nhost: ${req.host}\r\n`
+  // One joined string: `+=` would make a rope of ~25 pieces (a JavaScriptCore object each) for
+  // the socket's write to flatten.
+  const parts = startHead(req)
+  parts.push('host: ', req.host, '\r\n')
   for (const name in fields) {
     const value = fields[name]
     if (value === undefined || staysOnHop(name, named, req.drop)) continue
-    if (typeof value === 'string') head += `${name}: ${value}\r\n`
-    else for (const v of value) head += `${name}: ${v}\r\n`
+    if (typeof value === 'string') parts.push(name, ': ', value, '\r\n')
+    else for (const v of value) parts.push(name, ': ', v, '\r\n')
   }
-  for (let i = 0; i < set.length; i += 2) head += `${set[i]}: ${set[i + 1]}\r\n`
-  return head + '\r\n'
+  for (let i = 0; i < set.length; i += 2) parts.push(set[i]!, ': ', set[i + 1]!, '\r\n')
+  return endHead(parts)
 }
 
 /**
@@ -96,21 +101,30 @@ class BunCall extends UpstreamCall {
   private stream: ReadableStreamDefaultController<Uint8Array> | undefined
   private bytes = 0
   private finish: ((bytes: number) => void) | undefined
+  /** Links of the client watch's list (see `ClientWatch`): set while the call is on it. */
+  watchPrev: BunCall | undefined = undefined
+  watchNext: BunCall | undefined = undefined
+  watched: ClientWatch | undefined = undefined
 
-  constructor(req: UpstreamRequest, request: string | Uint8Array, signal: AbortSignal) {
+  constructor(
+    req: UpstreamRequest,
+    request: string | Uint8Array,
+    private readonly incoming: Request,
+  ) {
     super(req, request)
     this.result = new Promise<UpstreamResult>((resolve, reject) => {
       this.resolve = resolve
       this.reject = reject
     })
-    if (signal.aborted) {
-      this.cancelled = true
-      this.reject(this.unavailable(new Error('the client went away')))
-      return
-    }
-    // The call itself is the listener (handleEvent): no closure per request.
-    signal.addEventListener('abort', this)
     this.startTimers()
+  }
+
+  /** Still waiting at a sweep of the client watch: from now on the client's leaving is heard at once. */
+  listenForClient(): void {
+    const signal = this.incoming.signal
+    if (signal.aborted) this.handleEvent()
+    // The call itself is the listener (handleEvent): no closure.
+    else signal.addEventListener('abort', this)
   }
 
   head(head: ResponseHead): void {
@@ -206,9 +220,10 @@ class BunCall extends UpstreamCall {
     } else this.reject(err)
   }
 
-  /** The abort listener stays (removing it costs more than the phase check it meets; it goes with the request). */
+  /** An abort listener stays (removing it costs more than the phase check it meets; it goes with the request). */
   protected override settle(): void {
     this.phase = Phase.Done
+    this.watched?.remove(this)
     super.settle()
   }
 
@@ -219,4 +234,60 @@ class BunCall extends UpstreamCall {
     return response
   }
 
+}
+
+/**
+ * The calls in flight whose client has not been listened to yet. Listening costs the request's
+ * `AbortSignal` (Bun makes it on first use) and a listener: ~0.8 KB of garbage per request,
+ * for the rare client that leaves while its answer is on the way. So a call is listened to
+ * only once it has lasted to a sweep (every WATCH_MS): most answers come long before, and a
+ * client that left meanwhile is seen then (Bun's signal is already aborted when first read
+ * after the client went). A client that goes away cuts the upstream request at most WATCH_MS
+ * late; a streamed answer's is cut at once either way (its body stream is cancelled).
+ * An intrusive list: adding and removing a call allocates nothing. The timer stops after a
+ * few empty sweeps, so an idle ambassador is not woken.
+ */
+const WATCH_MS = 100
+class ClientWatch {
+  private first: BunCall | undefined
+  private timer: ReturnType<typeof setInterval> | undefined
+  private emptySweeps = 0
+
+  add(call: BunCall): void {
+    call.watched = this
+    call.watchNext = this.first
+    if (this.first) this.first.watchPrev = call
+    this.first = call
+    if (this.timer === undefined) {
+      this.timer = setInterval(() => this.sweep(), WATCH_MS)
+      ;(this.timer as { unref?(): void }).unref?.()
+    }
+  }
+
+  remove(call: BunCall): void {
+    const { watchPrev: prev, watchNext: next } = call
+    if (prev) prev.watchNext = next
+    else this.first = next
+    if (next) next.watchPrev = prev
+    call.watchPrev = call.watchNext = call.watched = undefined
+  }
+
+  private sweep(): void {
+    if (this.first === undefined) {
+      if (++this.emptySweeps >= 10) {
+        clearInterval(this.timer)
+        this.timer = undefined
+      }
+      return
+    }
+    this.emptySweeps = 0
+    let call: BunCall | undefined = this.first
+    this.first = undefined
+    while (call) {
+      const next: BunCall | undefined = call.watchNext
+      call.watchPrev = call.watchNext = call.watched = undefined
+      call.listenForClient()
+      call = next
+    }
+  }
 }

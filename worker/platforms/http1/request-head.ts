@@ -21,12 +21,23 @@ export const headBytes = (text: string): string | Uint8Array => (NON_ASCII.test(
 // ~25 concatenations for the socket to flatten.
 const PARTS: string[] = []
 
-/** The request head's text from a flat `[name, value, …]` field list: request line, fields, blank line. */
-export function headText(req: UpstreamRequest, fields: readonly string[]): string {
+/** The shared parts list, emptied, with the request line in it; `endHead` makes the text. */
+export function startHead(req: UpstreamRequest): string[] {
   const parts = PARTS
   parts.length = 0
   parts.push(req.method, ' ', req.path, ' HTTP/1.1\r\n')
-  for (let i = 0; i < fields.length; i += 2) parts.push(fields[i]!, ': ', fields[i + 1]!, '\r\n')
+  return parts
+}
+
+/** The head's text: the parts and the blank line. */
+export function endHead(parts: string[]): string {
   parts.push('\r\n')
   return parts.join('')
+}
+
+/** The request head's text from a flat `[name, value, …]` field list: request line, fields, blank line. */
+export function headText(req: UpstreamRequest, fields: readonly string[]): string {
+  const parts = startHead(req)
+  for (let i = 0; i < fields.length; i += 2) parts.push(fields[i]!, ': ', fields[i + 1]!, '\r\n')
+  return endHead(parts)
 }
