@@ -82,6 +82,7 @@ const bare: Handler = (req) => {
   return fetch(upstream + u.pathname + u.search, { method: req.method, headers, redirect: 'manual', decompress: false } as RequestInit)
 }
 const all: Record<string, Handler> = values.forward === 'small-body' ? { bare, legate: fetchHandler(amb.handlers.outbound) } : { floor, legate: fetchHandler(amb.handlers.outbound) }
+if (values.only && !all[values.only]) throw new Error(`--only: one of ${Object.keys(all).join(', ')}`)
 const handlers = values.only ? { [values.only]: all[values.only]! } : all
 
 async function run(h: Handler, n: number): Promise<{ cpuUs: number; wallUs: number; bad: number }> {
