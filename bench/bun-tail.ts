@@ -4,13 +4,14 @@
  * eden collections (and how long) fell in the same window.
  *
  *   node --import tsx bench/bun-tail.ts [--peer legate-bun|bun-fetch] [--rate 1000] [--duration 8]
- *     [--warmup 5] [--bin path/to/bin/legate.js] [--env NAME=value …]
+ *     [--warmup 5] [--burst 0] [--bin path/to/bin/legate.js] [--env NAME=value …]
  *
  * nginx upstream and the peer pinned to core 0, the native open-loop generator
  * (bench/lib/openloop.c, SCHED_FIFO) on core 1 with `--samples`: a warm-up at twice the rate,
  * then the measured run. The peer runs with `BUN_JSC_logGC=1`; `--env` adds variables (a JSC
  * option as `BUN_JSC_<name>=value`, `LEGATE_LOG_LEVEL=warn`, …) and `--bin` runs legate from
- * another checkout. Prints one JSON line:
+ * another checkout; `--burst S` first saturates the peer for S seconds (wrk, 32 connections),
+ * to see what it holds at the fixed rate after a burst. Prints one JSON line:
  * - `hist`: requests per latency bucket (ms, up to the bucket's bound), `over05`/`over1`;
  * - `stalls`: runs of consecutive requests over 0.5 ms (count, median of their worst);
  * - `edens`/`edenPauseP50Ms`/`edenPauseMaxMs`, `fulls`: collections during the measured run;
@@ -31,6 +32,7 @@ import { installCleanup, start, stopAll, waitForPort, which, sleep, PROXY_CORE, 
 import { nginxUpstreamConfig, PORT_BASE } from './peers.ts'
 import { prepareLegate } from './lib/legate.ts'
 import { nativeOpenLoop } from './lib/openloop-native.ts'
+import { runWrk } from './lib/wrk.ts'
 
 const { values } = parseArgs({
   options: {
@@ -38,6 +40,7 @@ const { values } = parseArgs({
     rate: { type: 'string', default: '1000' },
     duration: { type: 'string', default: '8' },
     warmup: { type: 'string', default: '5' },
+    burst: { type: 'string', default: '0' },
     bin: { type: 'string' },
     env: { type: 'string', multiple: true, default: [] },
   },
@@ -76,6 +79,7 @@ const rssMb = () => Number(status(pid).match(/VmRSS:\s+(\d+)/)![1]) / 1024
 const preemptions = () => Number(status(pid).match(/nonvoluntary_ctxt_switches:\s+(\d+)/)![1])
 const rssIdleMb = rssMb()
 
+if (Number(values.burst) > 0) await runWrk({ url: `http://127.0.0.1:${port}/100b`, connections: 32, durationS: Number(values.burst), host: 'echo' })
 const generator = (r: number, s: number, extra: string[] = []) =>
   spawnSync('taskset', ['-c', String(LOAD_CORE), openloop, '--url', `http://127.0.0.1:${port}/100b`, '--host', 'echo', '--rate', String(r), '--duration', String(s), '--realtime', ...extra], { encoding: 'utf8' })
 generator(rate * 2, Number(values.warmup))
