@@ -15,7 +15,7 @@
  * that is as much as validating them.
  * @module
  */
-import { z } from 'zod'
+import { z } from 'zod/mini'
 
 /** One version's routes, as received and as parsed, in document order. */
 export interface KnownRoutes {
@@ -79,7 +79,7 @@ export function sameJson(a: unknown, b: unknown): boolean {
  * first use), which consults the reuse in force, if any. A route it cannot take, or one that
  * does not pass, goes to zod's runtime parser, so issues and their paths are zod's own.
  */
-export function reusableRoute<T extends z.ZodType>(schema: T): z.ZodLazy<T> {
+export function reusableRoute<T extends z.ZodMiniType>(schema: T): z.ZodMiniLazy<T> {
   let element: T | undefined
   const build = (): T => {
     const compiled = z.compile(schema)

@@ -3,7 +3,7 @@
  * `{path, message}` pairs with paths written the way operators read them.
  * @module
  */
-import type { z } from 'zod'
+import type { z } from 'zod/mini'
 import { LegateError, type ConfigIssue } from './errors.ts'
 import { meshConfigSchema, type MeshConfig } from './schema.ts'
 import { withRouteReuse, type KnownRoutes, type RouteReuse } from './route-reuse.ts'
@@ -48,7 +48,7 @@ function pathOf(issue: z.core.$ZodIssue): PropertyKey[] {
   return path
 }
 
-export function configIssues(error: z.ZodError): ConfigIssue[] {
+export function configIssues(error: z.core.$ZodError): ConfigIssue[] {
   return error.issues.map((issue) => ({ path: formatPath(pathOf(issue)), message: describe(issue) }))
 }
 
@@ -79,7 +79,7 @@ export function parseNextMeshConfig(input: unknown, previous: MeshConfig | null)
   return config
 }
 
-function parsed(result: z.ZodSafeParseResult<MeshConfig>): MeshConfig {
+function parsed(result: z.util.SafeParseResult<MeshConfig>): MeshConfig {
   if (result.success) return result.data
   const issues = configIssues(result.error)
   const summary = issues.slice(0, 3).map((i) => `${i.path}: ${i.message}`).join('; ')

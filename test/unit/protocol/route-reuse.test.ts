@@ -5,7 +5,7 @@
  */
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { z } from 'zod'
+import { z } from 'zod/mini'
 import { checkMeshConfig, isLegateError, parseMeshConfig, signConfig, verifyConfig, type MeshConfig } from '../../../protocol/index.ts'
 import { routeSchema, serviceSchema } from '../../../protocol/schema.ts'
 import { configIssues, parseNextMeshConfig } from '../../../protocol/validate.ts'

@@ -74,6 +74,11 @@ test('wrong types are errors at their path', () => {
   issueAt(withRule({ backendRefs: [{ name: 'echo', weight: '5' }] }), 'routes[0].rules[0].backendRefs[0].weight')
 })
 
+test("zod's own messages say what was wrong, not just \"Invalid input\"", () => {
+  // zod/mini words nothing without a locale (protocol/schema.ts configures English).
+  assert.deepEqual(checkMeshConfig({ mesh: 'a', services: 3 }), [{ path: 'services', message: 'Invalid input: expected array, received number' }])
+})
+
 // -------------------------------------------------------- defaults and shapes
 
 test('defaults are filled in', () => {
