@@ -73,7 +73,8 @@ const peer = start(values.peer, 'sh', ['-c', `exec "$0" "$@" > /dev/null 2> '${g
 })
 await waitForPort(port, peer)
 await sleep(1500)
-const pid = Number(spawnSync('pgrep', ['-P', String(peer.pid)], { encoding: 'utf8' }).stdout.trim().split('\n')[0]) || peer.pid
+// taskset and sh both exec: the process started is Bun itself.
+const pid = peer.pid
 const status = (p: number) => readFileSync(`/proc/${p}/status`, 'utf8')
 const rssMb = () => Number(status(pid).match(/VmRSS:\s+(\d+)/)![1]) / 1024
 const preemptions = () => Number(status(pid).match(/nonvoluntary_ctxt_switches:\s+(\d+)/)![1])

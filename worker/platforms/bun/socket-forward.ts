@@ -259,6 +259,7 @@ class ClientWatch {
     if (this.first) this.first.watchPrev = call
     this.first = call
     if (this.timer === undefined) {
+      this.emptySweeps = 0
       this.timer = setInterval(() => this.sweep(), WATCH_MS)
       ;(this.timer as { unref?(): void }).unref?.()
     }

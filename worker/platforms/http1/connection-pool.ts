@@ -41,7 +41,6 @@ const MAX_IDLE = 256
 export interface PoolSocket {
   data: Connection
   write(data: string | Uint8Array): number
-  end(): void
   terminate(): void
   pause(): void
   resume(): void

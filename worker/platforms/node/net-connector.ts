@@ -12,16 +12,15 @@ export function createNetConnector(connectTimeout = 5_000): SocketConnector {
   return {
     connect({ hostname, port, socket: on, data }: { hostname: string; port: number; socket: SocketHandlers; data: Connection }): Promise<PoolSocket> {
       return new Promise((resolve, reject) => {
-        const s = connect({ host: hostname, port, noDelay: true })
+        const s = connect({ host: hostname, port })
         const socket: PoolSocket = {
           data,
           // Heads are ASCII, or bytes when they carry latin1 values (see the socket forwards).
           write: (d) => (typeof d === 'string' ? s.write(d, 'latin1') : s.write(d), d.length),
-          end: () => void s.end(),
           terminate: () => void s.destroy(),
           pause: () => void s.pause(),
           resume: () => void s.resume(),
-          setNoDelay: () => (s.setNoDelay(true), true),
+          setNoDelay: (on = true) => (s.setNoDelay(on), true),
         }
         let open = false
         s.setTimeout(connectTimeout, () => s.destroy(new Error(`connect timed out after ${connectTimeout} ms`)))
