@@ -19,7 +19,8 @@
  *   start minus the previous one's at its end, summed; JavaScriptCore's block accounting adds
  *   a little per collection, so compare it only at the same rate);
  * - `preemptionsPerRequest`: the main thread's nonvoluntary context switches per request;
- * - `rssIdleMb`/`rssMb`: after start, and at the end of the run.
+ * - `rssIdleMb`/`rssMb`: after start, and at the end of the run; `rssFileMb`: how much of the
+ *   latter is file-backed (Bun's binary, mostly) rather than anonymous memory.
  * Only 127.0.0.1; everything started is stopped at the end.
  * @module
  */
@@ -76,7 +77,8 @@ await sleep(1500)
 // taskset and sh both exec: the process started is Bun itself.
 const pid = peer.pid
 const status = (p: number) => readFileSync(`/proc/${p}/status`, 'utf8')
-const rssMb = () => Number(status(pid).match(/VmRSS:\s+(\d+)/)![1]) / 1024
+const statusMb = (field: string) => Number(status(pid).match(new RegExp(`${field}:\\s+(\\d+)`))![1]) / 1024
+const rssMb = () => statusMb('VmRSS')
 const preemptions = () => Number(status(pid).match(/nonvoluntary_ctxt_switches:\s+(\d+)/)![1])
 const rssIdleMb = rssMb()
 
@@ -93,6 +95,9 @@ const result = JSON.parse(run.stdout) as { p50Ms: number; p99Ms: number; p999Ms:
 const requests = (seconds + (result.warmupS ?? 1)) * rate
 const preemptionsPerRequest = (preemptions() - preempted0) / requests
 const rssEndMb = rssMb()
+// File-backed pages are mostly Bun's own binary, the code of its parser and compilers as they
+// are first run: clean pages that the kernel can drop and that sidecars on one node share.
+const rssEndFileMb = statusMb('RssFile')
 await stopAll()
 
 // Latency of every recorded request (ms): `sched_ms latency_ms send_lag_ms waited` after two header lines.
@@ -146,6 +151,7 @@ console.log(
     preemptionsPerRequest: round(preemptionsPerRequest, 2),
     rssIdleMb: round(rssIdleMb, 1),
     rssMb: round(rssEndMb, 1),
+    rssFileMb: round(rssEndFileMb, 1),
   }),
 )
 process.exit(0)

@@ -1,5 +1,5 @@
 /** The JSON Schema of the config document, generated from the zod schema. @module */
-import { z } from 'zod/mini'
+import * as z from 'zod/mini'
 import { meshConfigSchema } from './schema.ts'
 
 export function meshJsonSchema(): Record<string, unknown> {

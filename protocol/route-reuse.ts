@@ -15,7 +15,7 @@
  * that is as much as validating them.
  * @module
  */
-import { z } from 'zod/mini'
+import * as z from 'zod/mini'
 
 /** One version's routes, as received and as parsed, in document order. */
 export interface KnownRoutes {

@@ -11,7 +11,8 @@
  * accepted, refused and generated as JSON Schema is unchanged.
  * @module
  */
-import { z } from 'zod/mini'
+import * as z from 'zod/mini'
+import en from 'zod/v4/locales/en.js'
 import { DURATION_RE, parseDuration } from './duration.ts'
 import { parseCidr } from './cidr.ts'
 import { reusableRoute } from './route-reuse.ts'
@@ -19,7 +20,10 @@ import { reusableRoute } from './route-reuse.ts'
 // zod/mini loads no locale, and without one every issue zod words itself (wrong type, too
 // long, …) says only "Invalid input"; classic zod installs English on its own. Its memoizer,
 // the other thing classic installs, only serves recursive schemas, and this one has none.
-z.config(z.locales.en())
+// English is imported by its own path, and zod as a namespace import (`* as z`), so bundlers
+// leave out the other 60 locales: `z.locales.en()` kept all of them (~310 KiB of source) in
+// the control worker's bundle and in legate-bun's (~1.5 MB RSS on Bun).
+z.config(en())
 
 export const NAME_RE = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/
 /** Gateway API hostname, optionally with one leading `*.` label. */

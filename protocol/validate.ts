@@ -3,7 +3,7 @@
  * `{path, message}` pairs with paths written the way operators read them.
  * @module
  */
-import type { z } from 'zod/mini'
+import type * as z from 'zod/mini'
 import { LegateError, type ConfigIssue } from './errors.ts'
 import { meshConfigSchema, type MeshConfig } from './schema.ts'
 import { withRouteReuse, type KnownRoutes, type RouteReuse } from './route-reuse.ts'
