@@ -21,6 +21,7 @@ import type { ContextHandler, Platform, RequestContext } from './platform.ts'
 import { createConfigHolder, type ConfigHolder } from './config/holder.ts'
 import { createControlSource, type ConfigSource } from './config/control-source.ts'
 import { createLegateMetrics, type LegateMetrics } from './observe/legate-metrics.ts'
+import { registerProcessMetrics } from './observe/process-metrics.ts'
 import { createLogger, type LogLevel, type Logger } from './observe/access-log.ts'
 import { createAdmin } from './admin.ts'
 import { createChain, type ChainStages } from './filters/chain.ts'
@@ -118,12 +119,14 @@ export function createAmbassador(options: AmbassadorOptions): Ambassador {
     app: options.app,
   })
 
-  const refreshHealth = () => {
+  const sampleProcess = platform.processStats && registerProcessMetrics(metrics.registry, () => platform.processStats!())
+  const beforeScrape = () => {
+    sampleProcess?.()
     const snap = holder.current
     if (!snap) return
     for (const s of snap.services.values()) for (const e of s.endpoints) metrics.endpointHealthy.set([s.name, e.url], e.healthy ? 1 : 0)
   }
-  const admin = createAdmin({ holder, metrics, beforeScrape: refreshHealth })
+  const admin = createAdmin({ holder, metrics, beforeScrape })
 
   const failed = (err: unknown) => {
     logger.error('unhandled error', { error: (err as Error)?.stack ?? String(err) })

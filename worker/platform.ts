@@ -98,6 +98,22 @@ export interface StateStore {
   save(jws: string): Promise<void>
 }
 
+/**
+ * The process's own figures for the standard `process_*` metrics (what Prometheus client
+ * libraries and Linkerd's proxy export); a field the runtime cannot tell is left out.
+ */
+export interface ProcessStats {
+  /** User and system CPU time spent, in seconds. */
+  cpuSeconds: number
+  residentBytes: number
+  /** JavaScript heap in use. */
+  heapBytes?: number
+  /** Seconds since the epoch. */
+  startTimeSeconds: number
+  openFds?: number
+  maxFds?: number
+}
+
 export interface Timer {
   cancel(): void
 }
@@ -122,4 +138,6 @@ export interface Platform {
   log(line: string): void
   /** Called after each config swap with the origins now in use, so a platform may drop idle pools. */
   onOrigins?(origins: ReadonlySet<string>): void
+  /** Read at each scrape of /metrics; omitted where a runtime has no process of its own (workerd). */
+  processStats?(): ProcessStats
 }

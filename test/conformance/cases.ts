@@ -198,6 +198,23 @@ export const cases: Case[] = [
       assert.match(r.body, /^legate_local_replies_total\{reason="no_route"\} [1-9]/m)
     },
   },
+  {
+    // workerd runs isolates, not a process of the ambassador's own: the families are left out there.
+    name: "admin /metrics: the process's CPU time and memory (process_*; none on workerd)",
+    via: 'admin',
+    send: { path: '/metrics' },
+    check: (r, ctx) => {
+      const value = (name: string) => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(r.body)?.[1])
+      if (ctx.runtime === 'workerd') return assert.doesNotMatch(r.body, /^process_/m)
+      assert.ok(value('process_cpu_seconds_total') > 0)
+      const rss = value('process_resident_memory_bytes')
+      assert.ok(rss > 10e6 && rss < 4e9, `rss ${rss}`)
+      assert.ok(value('process_heap_bytes') > 1e5)
+      const age = Date.now() / 1000 - value('process_start_time_seconds')
+      assert.ok(age > -2 && age < 600, `started ${age} s ago`)
+      assert.ok(value('process_open_fds') > 3 && value('process_max_fds') >= value('process_open_fds'))
+    },
+  },
 ]
 
 /** After version 2 is published once: every runtime applies it. */

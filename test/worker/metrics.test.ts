@@ -7,7 +7,7 @@ import { test, before, after } from 'node:test'
 import assert from 'node:assert/strict'
 import { spawnSync } from 'node:child_process'
 import { join } from 'node:path'
-import { writeFileSync } from 'node:fs'
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { createSigner, rawRequest, startAmbassador, startUpstream, tempDir, until, type Upstream } from './helpers.ts'
 import type { RunningAmbassador } from '../../worker/entry/node.ts'
 import { createRegistry } from '../../worker/observe/metrics.ts'
@@ -73,4 +73,40 @@ test('promtool also accepts a registry with escaped label values', { skip: hasPr
   const r = promtool(reg.render())
   assert.equal(r.status, 0, r.output)
   assert.throws(() => c.inc([]), TypeError)
+})
+
+test('a reading renders its current value at each scrape, and no sample while it has none', () => {
+  const reg = createRegistry()
+  let v: number | undefined
+  reg.reading('x_seconds_total', 'h', 'counter', () => v)
+  assert.equal(reg.render(), '# HELP x_seconds_total h\n# TYPE x_seconds_total counter\n')
+  v = 1.5
+  assert.match(reg.render(), /^x_seconds_total 1\.5$/m)
+  v = 2
+  assert.match(reg.render(), /^x_seconds_total 2$/m)
+  assert.throws(() => reg.reading('x_seconds_total', 'h', 'gauge', () => 0), /registered twice/)
+})
+
+test('process_* families: this process as /proc tells it, sampled at each scrape', async () => {
+  // The test's ambassador runs in this process, so its figures are this process's own.
+  const first = await scrape()
+  const value = (text: string, name: string) => {
+    const m = new RegExp(`^${name} (\\S+)$`, 'm').exec(text)
+    assert.ok(m, `${name} missing`)
+    return Number(m[1])
+  }
+  const rss = value(first, 'process_resident_memory_bytes')
+  const statusRss = Number(/VmRSS:\s+(\d+)/.exec(readFileSync('/proc/self/status', 'utf8'))![1]) * 1024
+  assert.ok(Math.abs(rss - statusRss) < statusRss * 0.2, `rss ${rss} against VmRSS ${statusRss}`)
+  assert.ok(value(first, 'process_heap_bytes') > 1e6)
+  const start = value(first, 'process_start_time_seconds')
+  assert.ok(Math.abs(start - (Date.now() / 1000 - process.uptime())) <= 2, `start ${start}`)
+  const openFds = value(first, 'process_open_fds')
+  assert.ok(openFds > 3 && Math.abs(openFds - (readdirSync('/proc/self/fd').length - 1)) <= 5, `open fds ${openFds}`)
+  assert.ok(value(first, 'process_max_fds') >= openFds)
+  // CPU time only grows, and a scrape reads it anew.
+  const cpu0 = value(first, 'process_cpu_seconds_total')
+  const spinUntil = performance.now() + 30
+  while (performance.now() < spinUntil);
+  assert.ok(value(await scrape(), 'process_cpu_seconds_total') >= cpu0 + 0.02)
 })

@@ -50,6 +50,12 @@ export interface MetricsRegistry {
   counter(name: string, help: string, labelNames: readonly string[]): Counter
   gauge(name: string, help: string, labelNames: readonly string[]): Gauge
   histogram(name: string, help: string, labelNames: readonly string[], buckets?: readonly number[]): Histogram
+  /**
+   * A family of one unlabelled series whose value is read when the registry renders (a
+   * process's CPU time or memory, which something else keeps); no sample while `read` gives
+   * undefined.
+   */
+  reading(name: string, help: string, type: 'counter' | 'gauge', read: () => number | undefined): void
   /** The whole registry as Prometheus text. */
   render(): string
 }
@@ -181,6 +187,16 @@ export function createRegistry(): MetricsRegistry {
           }
         },
       }
+    },
+
+    reading(name, help, type, read) {
+      register(name, {
+        render(out) {
+          out.push(`# HELP ${name} ${escapeHelp(help)}`, `# TYPE ${name} ${type}`)
+          const v = read()
+          if (v !== undefined) out.push(`${name} ${formatNumber(v)}`)
+        },
+      })
     },
 
     render() {

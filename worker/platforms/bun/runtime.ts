@@ -8,6 +8,7 @@
  */
 import { rename } from 'node:fs/promises'
 import type { ServerRuntime } from '../web/server-ambassador.ts'
+import { createProcessStats } from '../node/process-stats.ts'
 import { createSmallBodyForward } from '../web/small-body-forward.ts'
 import { createSocketForward } from './socket-forward.ts'
 
@@ -61,6 +62,7 @@ export function createBunRuntime(): ServerRuntime {
     },
     forward: socketForward ?? fetchForward,
     onOrigins: socketForward?.retain,
+    processStats: createProcessStats(),
     log: (line) => console.log(line),
   }
 }

@@ -4,6 +4,7 @@
  * @module
  */
 import type { ServerRuntime } from '../web/server-ambassador.ts'
+import { createProcessStats } from '../node/process-stats.ts'
 import { createSmallBodyForward } from '../web/small-body-forward.ts'
 
 // Just the Deno globals used here (as hono's adapter/deno/deno.d.ts does), so tsc checks this file too.
@@ -51,6 +52,7 @@ export function createDenoRuntime(): ServerRuntime {
       return { mtime: st.mtime?.getTime() ?? 0, size: st.size }
     }),
     forward: Deno.env.get('LEGATE_PORTABLE_FORWARD') ? undefined : createSmallBodyForward(),
+    processStats: createProcessStats(),
     log: (line) => console.log(line),
   }
 }

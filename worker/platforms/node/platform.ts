@@ -12,6 +12,7 @@ import { createFileStateStore } from './state-file.ts'
 import { createByteLog } from './byte-log.ts'
 import { createProtocolForward, type ProtocolForward } from './protocol-forward.ts'
 import { RawHeaderReader } from './raw-headers.ts'
+import { createProcessStats } from './process-stats.ts'
 
 export interface NodePlatformOptions extends UndiciForwardOptions {
   /** `--state DIR`: where the last-known-good config is kept. */
@@ -66,6 +67,7 @@ export function createNodePlatform(options: NodePlatformOptions): NodePlatform {
     state: options.stateDir ? createFileStateStore(options.stateDir, options.mesh) : undefined,
     log: log.write,
     onOrigins: retain,
+    processStats: createProcessStats(),
     close: async () => {
       sockets?.close()
       await Promise.all([undici.close(), protocols.close()])

@@ -10,7 +10,7 @@ import { LegateError } from '../../../protocol/errors.ts'
 import { DEFAULT_MAX_CONFIG_BYTES } from '../../../protocol/envelope/claims.ts'
 import { createAmbassador, fetchHandler, type Ambassador, type AmbassadorOptions } from '../../app.ts'
 import { createFetchForward } from '../../upstream/forward.ts'
-import type { Platform, StateStore, UpstreamForward } from '../../platform.ts'
+import type { Platform, ProcessStats, StateStore, UpstreamForward } from '../../platform.ts'
 import type { ConfigHolder } from '../../config/holder.ts'
 import type { ConfigSource } from '../../config/control-source.ts'
 import { createBatchedLog } from '../../observe/batched-log.ts'
@@ -36,6 +36,8 @@ export interface ServerRuntime {
   forward?: UpstreamForward
   /** Called after each config swap with the origins in use (the upstream client may drop idle connections to others). */
   onOrigins?(origins: ReadonlySet<string>): void
+  /** The process's CPU time and memory for /metrics. */
+  processStats?(): ProcessStats
   log(line: string): void
 }
 
@@ -104,6 +106,7 @@ export async function startServerAmbassador(runtime: ServerRuntime, options: Ser
     name: runtime.name,
     forward: runtime.forward ?? createFetchForward(),
     onOrigins: runtime.onOrigins,
+    processStats: runtime.processStats,
     clientAddress: (c) => remoteAddr(c.env),
     waitUntil: (_c, work) => void work.catch(() => {}),
     setInterval(fn, ms) {
