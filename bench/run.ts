@@ -35,11 +35,12 @@ const opt = (name: string, dflt?: string) => {
 }
 const flag = (name: string) => argv.includes(`--${name}`)
 if (flag('help')) {
-  console.log(`npm run bench -- [--scenario LIST] [--rounds N] [--duration S] [--warmup S] [--peers LIST]
+  console.log(`npm run bench -- [--scenario LIST] [--rounds N] [--duration S] [--warmup S] [--latency-warmup S] [--peers LIST]
   [--upstream nginx|node] [--rate 1000] [--generator native|node] [--no-realtime] [--realtime-peers]
   [--out FILE] [--no-report] [--label TEXT]
 --no-realtime: the latency scenario's native generator runs as an ordinary process (default: SCHED_FIFO)
 --realtime-peers: the peer under test and the upstream too, during their latency runs (see bench/run.ts)
+--latency-warmup: seconds at twice the rate each peer serves before the latency rounds (default 5)
 scenarios: ${'throughput,latency,body64k,body1m,upload1m,policy,scale,propagation'}`)
   process.exit(0)
 }
@@ -53,6 +54,7 @@ for (const s of scenarios) if (!ALL.includes(s)) {
 const rounds = Number(opt('rounds', '3'))
 const durationS = Number(opt('duration', '3'))
 const warmupS = Number(opt('warmup', '1'))
+const latencyWarmupS = Number(opt('latency-warmup', '5'))
 const rate = Number(opt('rate', '1000'))
 const peerFilter = opt('peers')?.split(',')
 const upstreamKind = opt('upstream', which('nginx') ? 'nginx' : 'node')!
@@ -200,9 +202,9 @@ function schedRealtime(pids: (number | undefined)[], on: boolean): void {
   if (on) peersRealtime = (peersRealtime ?? true) && ok
 }
 
-async function runOpenLoop(url: string, host: string | undefined, seconds: number, warm: number): Promise<OpenLoopResult> {
+async function runOpenLoop(url: string, host: string | undefined, seconds: number, warm: number, atRate = rate): Promise<OpenLoopResult> {
   const g = pickGenerator()
-  const r = await runOpenLoopChild({ url, rate, durationS: seconds, warmupS: warm, host }, { node: g.kind === 'node', realtime: !flag('no-realtime') })
+  const r = await runOpenLoopChild({ url, rate: atRate, durationS: seconds, warmupS: warm, host }, { node: g.kind === 'node', realtime: !flag('no-realtime') })
   if (g.kind === 'native') g.realtime = (g.realtime ?? true) && r.realtime === true
   return r
 }
@@ -357,6 +359,13 @@ async function main() {
     const alive = running.filter((r) => !r.proc?.exited)
     for (const r of warmupS > 0 ? alive : []) {
       try {
+        // The latency rounds measure a warm process: a JIT runtime fresh from its start still
+        // compiles through its first ~10,000 requests (legate-bun's JITWorker took 150 ms of
+        // the shared core over requests 6,000-11,000, whose p99 read 1.8-2.2 ms against
+        // 0.44-0.83 in the seconds after; bench/analysis.md, session 7). So first twice the
+        // rate for --latency-warmup seconds; a peer that just served the throughput rounds is
+        // warm already, and this costs it nothing but the time.
+        if (scenario === 'latency') await runOpenLoop(`http://127.0.0.1:${r.port}/100b`, r.peer.host, latencyWarmupS, 0, rate * 2)
         await measure(r, warmupS)
       } catch (err) {
         log(`  ${r.peer.name}: warm-up failed: ${(err as Error).message.split('\n')[0]}`)
@@ -416,7 +425,7 @@ async function main() {
     label: opt('label', ''),
     machine: { cpus: cores, cpuModel, memGiB: round(totalmem() / 2 ** 30, 1), kernel: release(), loadBefore, loadAfter, loadDuring },
     versions: versions(),
-    options: { scenarios, rounds, durationS, warmupS, rate, upstream: upstreamKind, proxyCore: PROXY_CORE, loadCore: LOAD_CORE, ...(generator ? { generator: generator.kind, generatorNote: generator.note, generatorRealtime: generator.realtime, peersRealtime } : {}) },
+    options: { scenarios, rounds, durationS, warmupS, latencyWarmupS, rate, upstream: upstreamKind, proxyCore: PROXY_CORE, loadCore: LOAD_CORE, ...(generator ? { generator: generator.kind, generatorNote: generator.note, generatorRealtime: generator.realtime, peersRealtime } : {}) },
     peers: status,
     results,
     ...extra,
