@@ -105,7 +105,7 @@ export function writeReport(file: string): void {
   const legacy = (r as { latencyRun?: { date: string; note: string } }).latencyRun
   if (legacy) reruns.push({ scenarios: ['latency'], ...legacy })
   for (const x of reruns) md.push(`The ${x.scenarios.join(' and ')} tables come from a re-run of ${x.scenarios.length > 1 ? 'those scenarios' : 'that scenario'} alone (${x.date}): ${x.note}.`, '')
-  md.push('These figures were taken on a quiet machine (the other engineers\' tests had paused; see the load figures below) and are the ones to quote; earlier runs during the day were only for developing the harness.', '')
+  md.push('How busy the machine was around the run is under "Machine and versions" below: on a shared machine a disturbed round shows there and in the spread columns.', '')
 
   // ---- goals -------------------------------------------------------------------------------
   const goals: string[][] = []
