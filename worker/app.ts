@@ -126,7 +126,7 @@ export function createAmbassador(options: AmbassadorOptions): Ambassador {
     if (!snap) return
     for (const s of snap.services.values()) for (const e of s.endpoints) metrics.endpointHealthy.set([s.name, e.url], e.healthy ? 1 : 0)
   }
-  const admin = createAdmin({ holder, metrics, beforeScrape })
+  const admin = createAdmin({ holder, metrics, beforeScrape, logger })
 
   const failed = (err: unknown) => {
     logger.error('unhandled error', { error: (err as Error)?.stack ?? String(err) })
@@ -149,7 +149,8 @@ export function createAmbassador(options: AmbassadorOptions): Ambassador {
   const inbound = listener(handlers.inbound)
   const outbound = listener(handlers.outbound)
   const gateway = new Hono()
-  gateway.route(GATEWAY_ADMIN_PREFIX, admin)
+  // Without /logging: the gateway's admin paths are on its public port.
+  gateway.route(GATEWAY_ADMIN_PREFIX, createAdmin({ holder, metrics, beforeScrape }))
   gateway.all('*', chain.gateway)
 
   let source: ConfigSource | undefined

@@ -215,6 +215,27 @@ export const cases: Case[] = [
       assert.ok(value('process_open_fds') > 3 && value('process_max_fds') >= value('process_open_fds'))
     },
   },
+  {
+    // workerd's admin paths share the gateway's public port: no one may change the level there.
+    name: 'admin /logging: a bad new level refused with 400 bad_request (not on workerd)',
+    via: 'admin',
+    send: { method: 'POST', path: '/logging?level=loud' },
+    check: (r, ctx) => {
+      if (ctx.runtime === 'workerd') return assert.equal(r.status, 404)
+      assert.equal(r.status, 400)
+      assert.equal(json(r).error, 'bad_request')
+    },
+  },
+  {
+    name: 'admin /logging: GET gives the level in force (not on workerd)',
+    via: 'admin',
+    send: { path: '/logging' },
+    check: (r, ctx) => {
+      if (ctx.runtime === 'workerd') return assert.equal(r.status, 404)
+      assert.equal(r.status, 200)
+      assert.ok(['debug', 'info', 'warn', 'error', 'silent'].includes(json(r).level), r.body)
+    },
+  },
 ]
 
 /** After version 2 is published once: every runtime applies it. */

@@ -39,6 +39,25 @@ test('the level decides: info writes access lines, warn does not', () => {
   assert.throws(() => createLogger('loud' as never, () => {}), TypeError)
 })
 
+test('setLevel: lines and access lines follow the new level at once; a bad level changes nothing', () => {
+  const lines: string[] = []
+  const logger = createLogger('warn', (l) => lines.push(l))
+  logger.info('not yet')
+  logger.setLevel('debug')
+  assert.deepEqual([logger.level, logger.accessEnabled], ['debug', true])
+  logger.debug('now')
+  logger.access(record(), Date.now())
+  assert.equal(lines.length, 2)
+  assert.equal(JSON.parse(lines[0]!).msg, 'now')
+  assert.equal(JSON.parse(lines[1]!).type, 'access')
+  assert.throws(() => logger.setLevel('toString' as never), TypeError)
+  assert.equal(logger.level, 'debug')
+  logger.setLevel('silent')
+  logger.error('gone')
+  logger.access(record(), Date.now())
+  assert.deepEqual([lines.length, logger.accessEnabled], [2, false])
+})
+
 test('lines of alternating routes and hosts each carry their own fields (the reused parts follow them)', () => {
   const lines: string[] = []
   const log = createLogger('info', (l) => lines.push(l))

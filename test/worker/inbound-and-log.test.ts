@@ -103,3 +103,36 @@ test('a client that goes away cancels the upstream request', async () => {
   })
   await until(() => slowClosedEarly === before + 1, 2000)
 })
+
+test('admin /logging: the level changes while the ambassador runs; access lines follow it', async () => {
+  const admin = `http://127.0.0.1:${amb.ports.admin}/logging`
+  assert.deepEqual(await (await fetch(admin)).json(), { level: 'info' })
+  const logged = async (id: string) => {
+    await rawRequest(amb.ports.outbound, { path: '/', headers: { host: 'app', 'x-request-id': id } })
+    amb.platform.flushLogs()
+    await new Promise((r) => setTimeout(r, 50))
+    return lines.some((l) => l.includes(id))
+  }
+  try {
+    lines.length = 0
+    const res = await fetch(`${admin}?level=warn`, { method: 'POST' })
+    assert.equal(res.status, 200)
+    assert.deepEqual(await res.json(), { level: 'warn', previous: 'info' })
+    assert.deepEqual(await (await fetch(admin)).json(), { level: 'warn' })
+    amb.platform.flushLogs()
+    await until(() => lines.some((l) => l.includes('log level changed')), 2000)
+    const changed = JSON.parse(lines.find((l) => l.includes('log level changed'))!)
+    assert.deepEqual([changed.level, changed.from, changed.to], ['warn', 'info', 'warn'])
+    assert.equal(await logged('quiet-at-warn'), false)
+
+    for (const bad of ['?level=loud', '', '?level=INFO', '?level=constructor']) {
+      const r = await fetch(`${admin}${bad}`, { method: 'POST' })
+      assert.equal(r.status, 400, bad)
+      assert.equal((await r.json()).error, 'bad_request')
+    }
+    assert.deepEqual(await (await fetch(admin)).json(), { level: 'warn' }, 'a refused change changes nothing')
+  } finally {
+    assert.equal((await fetch(`${admin}?level=info`, { method: 'POST' })).status, 200)
+  }
+  assert.equal(await logged('heard-at-info'), true)
+})

@@ -33,6 +33,8 @@ export interface Logger {
   readonly level: LogLevel
   /** Access lines are written at info. */
   readonly accessEnabled: boolean
+  /** Changes the level from now on (the admin's `POST /logging`): no restart to see debug lines. */
+  setLevel(level: LogLevel): void
   /** Writes the line before it returns and keeps no reference to `record` (callers reuse one). */
   access(record: AccessRecord, time: number): void
   debug(msg: string, fields?: Record<string, unknown>): void
@@ -103,9 +105,11 @@ function createSegments() {
   }
 }
 
+export const isLogLevel = (s: unknown): s is LogLevel => typeof s === 'string' && Object.hasOwn(RANK, s)
+
 export function createLogger(level: LogLevel, write: (line: string) => void, now: () => number = Date.now): Logger {
-  if (!(level in RANK)) throw new TypeError(`log level must be one of ${LOG_LEVELS.join(', ')}`)
-  const min = RANK[level]
+  if (!isLogLevel(level)) throw new TypeError(`log level must be one of ${LOG_LEVELS.join(', ')}`)
+  let min = RANK[level]
   const iso = createIsoClock()
   const segments = createSegments()
   // The line's pieces: the empty ones are filled per request (see `access`).
@@ -118,9 +122,16 @@ export function createLogger(level: LogLevel, write: (line: string) => void, now
     if (RANK[lvl] < min) return
     write(JSON.stringify({ time: new Date(now()).toISOString(), level: lvl, msg, ...fields }))
   }
-  return {
+  const logger: Logger = {
     level,
     accessEnabled: RANK.info >= min,
+    setLevel(next) {
+      if (!isLogLevel(next)) throw new TypeError(`log level must be one of ${LOG_LEVELS.join(', ')}`)
+      min = RANK[next]
+      // Plain fields, not getters: the chain reads accessEnabled on every request.
+      ;(logger as { level: LogLevel }).level = next
+      ;(logger as { accessEnabled: boolean }).accessEnabled = RANK.info >= min
+    },
     access(r, time) {
       if (RANK.info < min) return
       // Built by hand: this runs once per request and JSON.stringify of a fresh object costs
@@ -146,4 +157,5 @@ export function createLogger(level: LogLevel, write: (line: string) => void, now
     warn: event('warn'),
     error: event('error'),
   }
+  return logger
 }
