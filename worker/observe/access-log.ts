@@ -106,9 +106,10 @@ function createSegments() {
 }
 
 export const isLogLevel = (s: unknown): s is LogLevel => typeof s === 'string' && Object.hasOwn(RANK, s)
+const BAD_LEVEL = `log level must be one of ${LOG_LEVELS.join(', ')}`
 
 export function createLogger(level: LogLevel, write: (line: string) => void, now: () => number = Date.now): Logger {
-  if (!isLogLevel(level)) throw new TypeError(`log level must be one of ${LOG_LEVELS.join(', ')}`)
+  if (!isLogLevel(level)) throw new TypeError(BAD_LEVEL)
   let min = RANK[level]
   const iso = createIsoClock()
   const segments = createSegments()
@@ -126,7 +127,7 @@ export function createLogger(level: LogLevel, write: (line: string) => void, now
     level,
     accessEnabled: RANK.info >= min,
     setLevel(next) {
-      if (!isLogLevel(next)) throw new TypeError(`log level must be one of ${LOG_LEVELS.join(', ')}`)
+      if (!isLogLevel(next)) throw new TypeError(BAD_LEVEL)
       min = RANK[next]
       // Plain fields, not getters: the chain reads accessEnabled on every request.
       ;(logger as { level: LogLevel }).level = next
