@@ -365,7 +365,7 @@ async function main() {
         // 0.44-0.83 in the seconds after; bench/analysis.md, session 7). So first twice the
         // rate for --latency-warmup seconds; a peer that just served the throughput rounds is
         // warm already, and this costs it nothing but the time.
-        if (scenario === 'latency') await runOpenLoop(`http://127.0.0.1:${r.port}/100b`, r.peer.host, latencyWarmupS, 0, rate * 2)
+        if (scenario === 'latency' && latencyWarmupS > 0) await runOpenLoop(`http://127.0.0.1:${r.port}/100b`, r.peer.host, latencyWarmupS, 0, rate * 2)
         await measure(r, warmupS)
       } catch (err) {
         log(`  ${r.peer.name}: warm-up failed: ${(err as Error).message.split('\n')[0]}`)

@@ -5,7 +5,7 @@
  * @module
  */
 import type { Command } from 'commander'
-import { LOG_LEVELS, type LogLevel } from '../../worker/observe/access-log.ts'
+import { isLogLevel, LOG_LEVELS } from '../../worker/observe/access-log.ts'
 import { maxConfigBytesOption, option, port, readJson, readTrust, UsageError } from '../options.ts'
 import { protocolOptions, protocolSettings, type ProtocolFlags } from '../protocol-options.ts'
 import { onStopSignals } from '../../worker/platforms/node/drain.ts'
@@ -78,7 +78,7 @@ export function ambassador(program: Command) {
       if (!opts.control === !opts.configFile) throw new UsageError('give exactly one of --control or --config-file')
       if (opts.app && !opts.service) throw new UsageError('--app needs --service (the service inbound requests are for)')
       if (opts.identityKey && !opts.service) throw new UsageError('--identity-key needs --service (the service its tokens speak for)')
-      if (!LOG_LEVELS.includes(opts.logLevel as LogLevel)) throw new UsageError(`--log-level must be one of ${LOG_LEVELS.join(', ')}`)
+      if (!isLogLevel(opts.logLevel)) throw new UsageError(`--log-level must be one of ${LOG_LEVELS.join(', ')}`)
       const trust = await readTrust(opts.trust)
       const identityKey = opts.identityKey ? await readJson(opts.identityKey, 'identity key') : undefined
       if (opts.ratelimitStore && !/^rediss?:\/\//.test(opts.ratelimitStore)) throw new UsageError('--ratelimit-store must be a redis:// or rediss:// URL')
@@ -94,7 +94,7 @@ export function ambassador(program: Command) {
         stateDir: opts.state,
         identityKey,
         rateLimitStore,
-        logLevel: opts.logLevel as LogLevel,
+        logLevel: opts.logLevel,
         maxConfigBytes: opts.maxConfigBytes,
         inboundPort: opts.inbound,
         outboundPort: opts.outbound,

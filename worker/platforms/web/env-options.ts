@@ -4,7 +4,7 @@
  * @module
  */
 import { createTrustSet } from '../../../protocol/keys.ts'
-import { LOG_LEVELS, type LogLevel } from '../../observe/access-log.ts'
+import { isLogLevel, LOG_LEVELS } from '../../observe/access-log.ts'
 import type { ServerAmbassadorOptions } from './server-ambassador.ts'
 
 export async function optionsFromEnv(get: (name: string) => string | undefined, read: (path: string) => Promise<string | undefined>): Promise<ServerAmbassadorOptions> {
@@ -24,8 +24,8 @@ export async function optionsFromEnv(get: (name: string) => string | undefined, 
   const mesh = env('MESH')
   if (!mesh || !env('TRUST')) throw new Error('LEGATE_MESH and LEGATE_TRUST are required')
   if (!env('CONTROL') === !env('CONFIG_FILE')) throw new Error('give exactly one of LEGATE_CONTROL or LEGATE_CONFIG_FILE')
-  const logLevel = (env('LOG_LEVEL') ?? 'info') as LogLevel
-  if (!LOG_LEVELS.includes(logLevel)) throw new Error(`LEGATE_LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}`)
+  const logLevel = env('LOG_LEVEL') ?? 'info'
+  if (!isLogLevel(logLevel)) throw new Error(`LEGATE_LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}`)
   const maxConfigBytes = env('MAX_CONFIG_BYTES') ? Number(env('MAX_CONFIG_BYTES')) : undefined
   return {
     mesh,
